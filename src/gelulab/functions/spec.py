@@ -1,0 +1,169 @@
+"""What one activation is: its names, formula, float64 kernels and exact symbolic form.
+
+``ActivationSpec.evaluate`` is the one place where inputs are checked and outputs are given the
+caller's dtype: float64 kernels run on a float64 copy, special values are set from the limits,
+derivative roots are replaced by local expansions, and the float64 result is rounded once
+into float32 / float16 (or bfloat16), with ties at x/2 broken by the sign of the next term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import double_double as dd
+
+Kernel = Callable[[np.ndarray], np.ndarray]
+
+ORDERS = (0, 1, 2)
+_ORDER_WORDS = {0: "forward", 1: "first derivative", 2: "second derivative"}
+# Below this |x| a forward value of the form c1*x + c2*x**2 is exactly c1*x in float64, so a
+# narrowing cast would round ties to even instead of towards the c2*x**2 term.
+_TINY = 2.0**-60
+
+
+def _bfloat16_dtype() -> np.dtype | None:
+    try:
+        import ml_dtypes
+    except ImportError:  # optional: only needed to hand back bfloat16 arrays
+        return None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def supported_dtypes() -> tuple[np.dtype, ...]:
+    base = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16))
+    bf16 = _bfloat16_dtype()
+    return base + ((bf16,) if bf16 is not None else ())
+
+
+def round_float64_to(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Round float64 values once into ``dtype`` (nearest, ties to even).
+
+    NumPy casts float64 to float16 and float32 directly; ml_dtypes casts to bfloat16 through
+    float32, so that path first rounds to odd in float32 (exact for a later 8-bit rounding).
+    """
+    if dtype == np.float64:
+        return y
+    if dtype in (np.float32, np.float16):
+        return y.astype(dtype)
+    f32 = y.astype(np.float32)
+    back = f32.astype(np.float64)
+    inexact = (back != y) & np.isfinite(y) & np.isfinite(back)
+    even = (f32.view(np.int32) & 1) == 0
+    fix = inexact & even
+    if np.any(fix):
+        f32[fix] = np.nextafter(f32[fix], np.where(y[fix] > back[fix], np.inf, -np.inf).astype(np.float32))
+    return f32.astype(dtype)
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """One registered activation.
+
+    ``kernels`` are the float64 forward, first and second derivative. ``symbolic`` builds the
+    exact sympy expression from a real symbol; the mpmath oracle and the analysis use it.
+    ``limits[order]`` are the values at -inf and +inf. ``documented`` holds what the
+    literature says of the function (monotonic, smooth, ...): the analysis may check these but
+    must compute its own answers.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    latex: str
+    summary: str
+    domain_notes: str
+    kernels: tuple[Kernel, Kernel, Kernel]
+    symbolic: Callable[[Any], Any]
+    limits: Mapping[int, tuple[float, float]]
+    smooth: bool
+    family: str
+    documented: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self, x: Any) -> Any:
+        return self.evaluate(x, 0)
+
+    def forward(self, x: Any) -> Any:
+        return self.evaluate(x, 0)
+
+    def derivative(self, x: Any) -> Any:
+        return self.evaluate(x, 1)
+
+    def second_derivative(self, x: Any) -> Any:
+        return self.evaluate(x, 2)
+
+    def evaluate(self, x: Any, order: int = 0) -> Any:
+        """f, f' or f'' of x, in x's dtype (integers and Python numbers give float64)."""
+        if order not in ORDERS:
+            raise ValueError(f"{self.name}: derivative order must be 0, 1 or 2, got {order!r}")
+        arr, dtype, scalar = _as_float_array(x, self.name)
+        y = self.evaluate_float64(arr.astype(np.float64), order)
+        if dtype != np.float64 and order == 0:
+            y = _break_tiny_ties(self, arr.astype(np.float64), y)
+        out = round_float64_to(y, dtype)
+        return out[()] if scalar else out
+
+    def evaluate_float64(self, x64: np.ndarray, order: int) -> np.ndarray:
+        """The float64 result (before narrowing) for a float64 array."""
+        from .root_patches import apply_root_patches
+
+        with np.errstate(all="ignore"):
+            y = np.asarray(self.kernels[order](x64), dtype=np.float64)
+            y = np.array(np.broadcast_to(y, x64.shape), dtype=np.float64)
+            if self.smooth and order > 0:
+                apply_root_patches(self, order, x64, y)
+            lo, hi = self.limits[order]
+            y[x64 == -np.inf] = lo
+            y[x64 == np.inf] = hi
+            y[np.isnan(x64)] = np.nan
+        return y
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "aliases": list(self.aliases),
+            "family": self.family,
+            "formula": self.latex,
+            "summary": self.summary,
+            "domain": self.domain_notes,
+            "smooth": self.smooth,
+        }
+
+
+def _as_float_array(x: Any, name: str) -> tuple[np.ndarray, np.dtype, bool]:
+    scalar = np.ndim(x) == 0 and not isinstance(x, np.ndarray)
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name}: cannot read the input as a numeric array ({exc})") from None
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(np.float64)
+    if arr.dtype not in supported_dtypes():
+        names = ", ".join(str(d) for d in supported_dtypes())
+        raise TypeError(f"{name}: unsupported dtype {arr.dtype}; use one of {names} (or integers)")
+    return arr, arr.dtype, scalar
+
+
+def _break_tiny_ties(spec: ActivationSpec, x64: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Round-to-odd the tiny-|x| results c1*x (c1 a power of two) towards the c2*x**2 term."""
+    tiny = (np.abs(x64) < _TINY) & (x64 != 0)
+    if not np.any(tiny):
+        return y
+    probe = np.array([-(2.0**-900), 2.0**-900])
+    with np.errstate(all="ignore"):
+        c1 = spec.kernels[1](probe)
+        c2 = spec.kernels[2](probe)
+    y = y.copy()
+    for side, mask in ((0, tiny & (x64 < 0)), (1, tiny & (x64 > 0))):
+        mantissa, _ = np.frexp(c1[side])
+        if not np.any(mask) or c2[side] == 0 or mantissa != 0.5:
+            continue
+        sign = np.full(int(mask.sum()), np.sign(c2[side]))
+        y[mask] = dd.round_to_odd_nudge(y[mask], sign)
+    return y
+
+
+def order_word(order: int) -> str:
+    return _ORDER_WORDS[order]
