@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import mpmath
 import numpy as np
@@ -55,7 +55,7 @@ def float_format(dtype: object) -> FloatFormat:
         raise ValueError(f"no float format {key!r}; known: {', '.join(FORMATS)}") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def symbolic_derivative(name: str, order: int):
     import sympy
 
@@ -64,7 +64,7 @@ def symbolic_derivative(name: str, order: int):
     return x, sympy.diff(expr, x, order) if order else expr
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(name: str, order: int) -> Callable[[mpmath.mpf], mpmath.mpf]:
     import sympy
 

@@ -16,7 +16,6 @@ from .constants import (
     HARDSWISH_SHIFT,
     LEAKY_RELU_SLOPE,
     RELU6_CAP,
-    SELU_ALPHA_DD,
     SELU_SCALE_ALPHA,
     SELU_SCALE_DD,
     exact,

@@ -9,8 +9,6 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-import numpy as np
-
 from . import gaussian, logistic, piecewise
 from .constants import (
     ELU_ALPHA,

@@ -14,7 +14,7 @@ The patches are computed once per process, on first use, from the oracle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 import mpmath
@@ -50,7 +50,7 @@ def find_roots(name: str, order: int) -> list[mpmath.mpf]:
     values = [evaluate(name, float(g), order, dps=30) for g in grid]
     roots = []
     with mpmath.workdps(_FIT_DPS):
-        for a, b, fa, fb in zip(grid[:-1], grid[1:], values[:-1], values[1:]):
+        for a, b, fa, fb in zip(grid[:-1], grid[1:], values[:-1], values[1:], strict=False):
             if fa == 0 or fb == 0 or (fa > 0) == (fb > 0):
                 continue
 
@@ -78,7 +78,7 @@ def _fit(name: str, order: int, root: mpmath.mpf) -> RootPatch:
         exact_q = [q(d) for d in checks]
         for degree in (12, 16, 20, 24, 28, 32, 40):
             poly = mpmath.chebyfit(q, [-half, half], degree)
-            worst = max(abs(mpmath.polyval(poly, d) / v - 1) for d, v in zip(checks, exact_q))
+            worst = max(abs(mpmath.polyval(poly, d) / v - 1) for d, v in zip(checks, exact_q, strict=False))
             if worst < mpmath.mpf(2) ** -60:
                 break
         r_hi = float(root)
@@ -86,7 +86,7 @@ def _fit(name: str, order: int, root: mpmath.mpf) -> RootPatch:
     return RootPatch(r_hi, r_lo, float(half), tuple(float(c) for c in poly))
 
 
-@lru_cache(maxsize=None)
+@cache
 def root_patches(name: str, order: int) -> tuple[RootPatch, ...]:
     return tuple(_fit(name, order, r) for r in find_roots(name, order))
 

@@ -1,0 +1,1 @@
+"""Computed properties of the activations, the claims check, and their plots."""

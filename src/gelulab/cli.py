@@ -1,0 +1,181 @@
+"""The ``gelulab`` command: parses arguments, calls the layers below, prints.
+
+Every verb has --help; verbs that print data take --json. Bad input exits with status 2 and
+one line on stderr that says what to do (an unknown activation names the closest known one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .functions import UnknownActivationError, get, names
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported as one line, exit status 2."""
+
+
+def _fail(message: str) -> int:
+    print(f"gelulab: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=_json_default))
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _activation(name: str) -> str:
+    try:
+        return get(name).name
+    except UnknownActivationError as exc:
+        hint = f"; did you mean {exc.suggestion!r}?" if exc.suggestion else ""
+        raise UsageError(f"unknown activation {name!r}{hint} (see 'gelulab list')") from None
+
+
+def _activation_list(text: str | None) -> list[str]:
+    if not text:
+        return names()
+    return [_activation(n) for n in text.replace(",", " ").split()]
+
+
+_DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
+
+
+def _dtype(text: str) -> np.dtype:
+    if text == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    try:
+        return np.dtype(_DTYPES[text])
+    except KeyError:
+        raise UsageError(f"unknown dtype {text!r}; use one of float64, float32, float16, bfloat16") from None
+
+
+# --- list ------------------------------------------------------------------------------------
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = [get(n).describe() for n in names()]
+    if args.json:
+        _print_json(rows)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="gelulab activations")
+    for col in ("name", "aliases", "family", "formula"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], ", ".join(r["aliases"]), r["family"], r["formula"])
+    Console(width=max(100, Console().width)).print(table)
+    return 0
+
+
+# --- eval ------------------------------------------------------------------------------------
+
+def _parse_number(text: str) -> float:
+    try:
+        return float.fromhex(text) if text.lower().lstrip("+-").startswith("0x") else float(text)
+    except ValueError:
+        raise UsageError(f"not a number: {text!r} (try -0.75, inf, nan or 0x1.8p-1)") from None
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    name = _activation(args.name)
+    dtype = _dtype(args.dtype)
+    xs = np.array([_parse_number(t) for t in args.x], dtype=np.float64)
+    with np.errstate(over="ignore"):
+        x_cast = xs.astype(dtype)
+    y = get(name).evaluate(x_cast, args.derivative)
+    rows = [
+        {"x": float(a), "x_hex": float(a).hex(), "y": float(b), "y_hex": float(b).hex()}
+        for a, b in zip(x_cast.astype(np.float64), np.asarray(y).astype(np.float64), strict=False)
+    ]
+    if args.json:
+        _print_json({"activation": name, "derivative": args.derivative, "dtype": str(dtype), "values": rows})
+        return 0
+    label = ["f", "f'", "f''"][args.derivative]
+    for r in rows:
+        print(f"{name} {label}({r['x']!r}) = {r['y']!r}    [{r['y_hex']}]")
+    return 0
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    result = build_report(out_dir=args.out, quick=args.quick, show_progress=not args.no_progress)
+    print(f"wrote {result.html_path} and {result.markdown_path} in {result.seconds:.1f} s")
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gelulab",
+        description="GELU, ReLU and their relatives: exact (correctly rounded), fast, and compared.",
+    )
+    parser.add_argument("--version", action="version", version=f"gelulab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="VERB")
+    sub.required = True
+
+    p = sub.add_parser("list", help="the registered activations, their aliases and formulas",
+                       description="List every registered activation with its aliases, family and formula.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("eval", help="evaluate an activation or its derivative at given points",
+                       description="Evaluate an activation (or its 1st/2nd derivative) at X..., rounded "
+                       "correctly into --dtype. Numbers may be decimal, inf, nan or hex floats.")
+    p.add_argument("name", help="activation name or alias (see 'gelulab list')")
+    p.add_argument("x", nargs="+", help="input values")
+    p.add_argument("--derivative", type=int, choices=(0, 1, 2), default=0, help="0: f, 1: f', 2: f''")
+    p.add_argument("--dtype", default="float64", help="float64 (default), float32, float16 or bfloat16")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("report", help="write the GELU-vs-ReLU report (HTML and Markdown)",
+                       description="Compute (or reuse) every result and write report/index.html and "
+                       "report.md with plots beside them.")
+    p.add_argument("--out", default="report", help="output folder (default: ./report)")
+    p.add_argument("--quick", action="store_true", help="small, fast version (for tests)")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.set_defaults(func=cmd_report)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        return _fail(str(exc))
+    except UnknownActivationError as exc:
+        return _fail(str(exc))
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
