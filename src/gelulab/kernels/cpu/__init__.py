@@ -1,0 +1,84 @@
+"""CPU kernels: one entry point per operation, choosing the fast numba kernel when one exists.
+
+* float32 ``gelu``, ``gelu_tanh`` and ``silu`` (forward and ``grad * f'``) run in the numba
+  kernels of :mod:`.fast`: float64 arithmetic with the fast erfc of
+  :mod:`gelulab.functions.fast_erfc`, one rounding to float32, and a rounding test that sends
+  the rare undecidable inputs to the exact NumPy path. Results are bit-identical to the
+  reference.
+* Everything else (other activations, float64/float16/bfloat16, second derivatives, gated forms of
+  other activations) runs on :mod:`.reference_path`: the registry's NumPy float64 kernels,
+  rounded once.
+
+Arrays may have any shape; outputs are C-contiguous arrays of the input's dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...functions import resolve
+from . import reference_path
+
+
+def _fast():
+    from . import fast
+
+    return fast
+
+
+def has_fast_kernel(name: str, dtype: np.dtype | type) -> bool:
+    """Whether (activation, dtype) runs on the compiled kernels rather than the NumPy path."""
+    try:
+        fast = _fast()
+    except ImportError:  # numba missing: everything takes the exact NumPy path
+        return False
+    return fast.supports(resolve(name), np.dtype(dtype))
+
+
+def _store(result: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    if out is None:
+        return np.ascontiguousarray(result)
+    out[...] = result
+    return out
+
+
+def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """f(x), correctly rounded into x's dtype; written into ``out`` when given."""
+    name = resolve(name)
+    x = np.asarray(x)
+    if has_fast_kernel(name, x.dtype):
+        return _fast().forward(name, x, out)
+    return _store(reference_path.forward(name, x), out)
+
+
+def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, order: int = 1,
+                     out: np.ndarray | None = None) -> np.ndarray:
+    """grad * f^(order)(x) in one rounding (the backward of f for order 1)."""
+    name = resolve(name)
+    x = np.asarray(x)
+    grad = np.asarray(grad)
+    if order == 1 and has_fast_kernel(name, x.dtype) and grad.dtype == x.dtype:
+        return _fast().derivative_times(name, grad, x, out)
+    return _store(reference_path.derivative_times(name, grad, x, order), out)
+
+
+def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """f(a) * b for x = [a | b] split in halves along the last axis, rounded once."""
+    name = resolve(name)
+    x = np.asarray(x)
+    half = x.shape[-1] // 2
+    if has_fast_kernel(name, x.dtype):
+        return _fast().gated_forward(name, x, out)
+    return _store(reference_path.gated_forward(name, x[..., :half], x[..., half:]), out)
+
+
+def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """[grad * b * f'(a) | grad * f(a)]: the gradient of gated_forward with respect to x."""
+    name = resolve(name)
+    x = np.asarray(x)
+    grad = np.asarray(grad)
+    half = x.shape[-1] // 2
+    if has_fast_kernel(name, x.dtype) and grad.dtype == x.dtype:
+        return _fast().gated_backward(name, grad, x, out)
+    ga, gb = reference_path.gated_backward(name, grad, x[..., :half], x[..., half:])
+    return _store(np.concatenate([ga, gb], axis=-1), out)

@@ -1,0 +1,57 @@
+"""gelulab's PyTorch front: custom ops, modules and ``swap_activations``.
+
+    import gelulab.torch as gt
+    y = gt.gelu(x)                    # correctly rounded in x's dtype, differentiable
+    y = gt.swiglu(x)                  # x = [a | b] along the last dim -> silu(a) * b
+    m = gt.activation_module("gelu_new")
+    report = gt.swap_activations(model, to="relu")
+
+Every op is a ``torch.library`` custom op (``gelulab::<name>``) with a backward and a fake
+implementation, so autograd, ``torch.compile`` and ``opcheck`` all work on it.
+"""
+
+from __future__ import annotations
+
+from . import ops
+from .functional import (
+    GATED_NAMES,
+    GELU_APPROXIMATE,
+    activation,
+    bias_activation,
+    bias_gelu,
+    gated,
+    geglu,
+    gelu,
+    reglu,
+    relu,
+    silu,
+    swiglu,
+)
+from .modules import (
+    ELU,
+    GEGLU,
+    GELU,
+    SELU,
+    Activation,
+    Gated,
+    Hardswish,
+    LeakyReLU,
+    Mish,
+    QuickGELU,
+    ReGLU,
+    ReLU,
+    ReLU6,
+    ReLUSquared,
+    SiLU,
+    Softplus,
+    SwiGLU,
+    activation_module,
+)
+from .swap import SwapReport, swap_activations
+
+__all__ = [
+    "ELU", "GATED_NAMES", "GEGLU", "GELU", "GELU_APPROXIMATE", "SELU", "Activation", "Gated", "Hardswish",
+    "LeakyReLU", "Mish", "QuickGELU", "ReGLU", "ReLU", "ReLU6", "ReLUSquared", "SiLU", "Softplus", "SwapReport",
+    "SwiGLU", "activation", "activation_module", "bias_activation", "bias_gelu", "gated", "geglu", "gelu", "ops",
+    "reglu", "relu", "silu", "swap_activations", "swiglu",
+]

@@ -1,0 +1,260 @@
+"""The custom operators, registered with ``torch.library`` under the ``gelulab`` namespace.
+
+For every registry activation ``NAME``:
+
+* ``gelulab::NAME(Tensor x) -> Tensor``: f(x), correctly rounded in x's dtype;
+* ``gelulab::NAME_backward(Tensor grad, Tensor x, int order) -> Tensor``: grad * f^(order)(x),
+  formed in float64 and rounded once; ``order`` 1 is the backward of ``NAME``, ``order`` 2 the
+  backward of the backward (so gradgradcheck works);
+* ``gelulab::NAME_out(Tensor x, Tensor(a!) out) -> ()``: f(x) written into a preallocated tensor.
+
+And for all of them, with the activation's registry name as a string argument:
+
+* ``gelulab::gated(Tensor x, str activation)``: x = [a | b] split along the last dim, f(a) * b;
+* ``gelulab::gated_backward(Tensor grad, Tensor x, str activation)``: [grad*b*f'(a) | grad*f(a)];
+* ``gelulab::bias_act(Tensor x, Tensor bias, str activation)``: f(x + bias), bias along the last dim.
+
+Each op has a fake implementation (shapes only) so ``torch.compile`` traces it without a graph
+break, and an autograd formula built from the ops themselves. Backward saves only the inputs
+(never f(x) or other intermediates): the derivative is recomputed from x, which is cheaper than
+a second tensor of memory traffic on a memory-bound op and keeps peak memory at the input's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from ..functions import get, names, resolve
+from ..kernels import cpu
+from .tensors import as_numpy, check_tensor, empty_like_contiguous
+
+NAMESPACE = "gelulab"
+MAX_ORDER = 2  # the registry carries f, f' and f''
+
+
+def _run_into(kernel: Callable, like: Tensor, shape: tuple[int, ...], *arrays) -> Tensor:
+    """Run ``kernel(*arrays, out=view)`` writing straight into a new tensor's memory."""
+    out = empty_like_contiguous(like, shape)
+    kernel(*arrays, out=as_numpy(out))
+    return out
+
+
+# --- elementwise activations -----------------------------------------------------------------
+
+def _define_activation(name: str) -> tuple[Callable, Callable, Callable]:
+    qual = f"{NAMESPACE}::{name}"
+
+    def forward(x: Tensor) -> Tensor:
+        check_tensor(x, name)
+        xs = as_numpy(x)
+        return _run_into(lambda a, out: cpu.forward(name, a, out), x, tuple(x.shape), xs)
+
+    def backward(grad: Tensor, x: Tensor, order: int) -> Tensor:
+        check_tensor(x, f"{name} backward")
+        if not 1 <= order <= MAX_ORDER:
+            raise NotImplementedError(f"gelulab: {name}: derivative of order {order} is not available "
+                                      f"(the registry has orders 1 and {MAX_ORDER})")
+        g = grad.to(x.dtype) if grad.dtype != x.dtype else grad
+        if g.shape != x.shape:
+            g = g.expand(x.shape)
+        return _run_into(lambda gg, xx, out: cpu.derivative_times(name, gg, xx, order, out), x, tuple(x.shape),
+                         as_numpy(g), as_numpy(x))
+
+    def forward_out(x: Tensor, out: Tensor) -> None:
+        check_tensor(x, f"{name}(out=)")
+        if out.shape != x.shape or out.dtype != x.dtype:
+            raise ValueError(f"gelulab: {name}: out must have the input's shape {tuple(x.shape)} and dtype {x.dtype}, "
+                             f"got {tuple(out.shape)} {out.dtype}")
+        if out.is_contiguous() and out.dim() > 0:
+            cpu.forward(name, as_numpy(x), as_numpy(out))
+        else:
+            out.copy_(forward(x))
+
+    fwd_op = torch.library.custom_op(qual, forward, mutates_args=())
+    bwd_op = torch.library.custom_op(f"{qual}_backward", backward, mutates_args=())
+    out_op = torch.library.custom_op(f"{qual}_out", forward_out, mutates_args=("out",))
+
+    @fwd_op.register_fake
+    def _(x: Tensor) -> Tensor:
+        return empty_like_contiguous(x)
+
+    @bwd_op.register_fake
+    def _(grad: Tensor, x: Tensor, order: int) -> Tensor:
+        return empty_like_contiguous(x)
+
+    @out_op.register_fake
+    def _(x: Tensor, out: Tensor) -> None:
+        return None
+
+    def fwd_setup(ctx, inputs, output) -> None:
+        (x,) = inputs
+        ctx.save_for_backward(x)
+
+    def fwd_grad(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return bwd_op(grad, x, 1)
+
+    def bwd_setup(ctx, inputs, output) -> None:
+        grad, x, order = inputs
+        ctx.order = order
+        ctx.save_for_backward(grad, x)
+
+    def bwd_grad(ctx, gg: Tensor):
+        grad, x = ctx.saved_tensors
+        d_grad = bwd_op(gg, x, ctx.order) if ctx.needs_input_grad[0] else None
+        d_x = bwd_op(gg * grad, x, ctx.order + 1) if ctx.needs_input_grad[1] else None
+        return d_grad, d_x, None
+
+    fwd_op.register_autograd(fwd_grad, setup_context=fwd_setup)
+    bwd_op.register_autograd(bwd_grad, setup_context=bwd_setup)
+    return fwd_op, bwd_op, out_op
+
+
+ACTIVATION_OPS: dict[str, tuple[Callable, Callable, Callable]] = {n: _define_activation(n) for n in names()}
+
+
+def activation_op(name: str) -> Callable[[Tensor], Tensor]:
+    """The forward custom op of an activation, by registry name or alias."""
+    return ACTIVATION_OPS[resolve(name)][0]
+
+
+def activation_backward_op(name: str) -> Callable[[Tensor, Tensor, int], Tensor]:
+    return ACTIVATION_OPS[resolve(name)][1]
+
+
+def activation_out_op(name: str) -> Callable[[Tensor, Tensor], None]:
+    return ACTIVATION_OPS[resolve(name)][2]
+
+
+# --- gated forms: f(a) * b -------------------------------------------------------------------
+
+def _check_gated(x: Tensor, activation: str) -> str:
+    check_tensor(x, "gated")
+    if x.dim() == 0 or x.shape[-1] % 2:
+        raise ValueError(f"gelulab: gated {activation}: the last dimension must be even (split into a|b), "
+                         f"got shape {tuple(x.shape)}")
+    return get(activation).name
+
+
+def _half_shape(x: Tensor) -> tuple[int, ...]:
+    return (*x.shape[:-1], x.shape[-1] // 2)
+
+
+@torch.library.custom_op(f"{NAMESPACE}::gated", mutates_args=())
+def gated(x: Tensor, activation: str) -> Tensor:
+    """f(a) * b with x = [a | b] halves of the last dim, rounded once."""
+    name = _check_gated(x, activation)
+    return _run_into(lambda a, out: cpu.gated_forward(name, a, out), x, _half_shape(x), as_numpy(x))
+
+
+@gated.register_fake
+def _(x: Tensor, activation: str) -> Tensor:
+    if x.dim() == 0 or x.shape[-1] % 2:
+        raise ValueError(f"gelulab: gated {activation}: the last dimension must be even")
+    return x.new_empty(_half_shape(x))
+
+
+@torch.library.custom_op(f"{NAMESPACE}::gated_backward", mutates_args=())
+def gated_backward(grad: Tensor, x: Tensor, activation: str) -> Tensor:
+    """[grad * b * f'(a) | grad * f(a)], each rounded once."""
+    name = _check_gated(x, activation)
+    g = grad.to(x.dtype) if grad.dtype != x.dtype else grad
+    return _run_into(lambda gg, xx, out: cpu.gated_backward(name, gg, xx, out), x, tuple(x.shape),
+                     as_numpy(g.expand(_half_shape(x))), as_numpy(x))
+
+
+@gated_backward.register_fake
+def _(grad: Tensor, x: Tensor, activation: str) -> Tensor:
+    return empty_like_contiguous(x)
+
+
+def _gated_setup(ctx, inputs, output) -> None:
+    x, activation = inputs
+    ctx.activation = activation
+    ctx.save_for_backward(x)
+
+
+def _gated_grad(ctx, grad: Tensor):
+    (x,) = ctx.saved_tensors
+    return gated_backward(grad, x, ctx.activation), None
+
+
+def _gated_backward_setup(ctx, inputs, output) -> None:
+    grad, x, activation = inputs
+    ctx.activation = activation
+    ctx.save_for_backward(grad, x)
+
+
+def _gated_backward_grad(ctx, gg: Tensor):
+    # Outputs: ga = g b f'(a), gb = g f(a). With upstream (ua | ub):
+    #   d/dg = ua b f'(a) + ub f(a);  d/da = ua g b f''(a) + ub g f'(a);  d/db = ua g f'(a).
+    grad, x = ctx.saved_tensors
+    name = get(ctx.activation).name
+    fwd, bwd, _ = ACTIVATION_OPS[name]
+    a, b = x.chunk(2, dim=-1)
+    ua, ub = gg.chunk(2, dim=-1)
+    d_grad = bwd(ua * b, a, 1) + ub * fwd(a) if ctx.needs_input_grad[0] else None
+    d_x = None
+    if ctx.needs_input_grad[1]:
+        d_a = bwd(ua * grad * b, a, 2) + bwd(ub * grad, a, 1)
+        d_b = bwd(ua * grad, a, 1)
+        d_x = torch.cat([d_a, d_b], dim=-1)
+    return d_grad, d_x, None
+
+
+gated.register_autograd(_gated_grad, setup_context=_gated_setup)
+gated_backward.register_autograd(_gated_backward_grad, setup_context=_gated_backward_setup)
+
+
+# --- bias + activation -----------------------------------------------------------------------
+
+def _check_bias(x: Tensor, bias: Tensor) -> None:
+    check_tensor(x, "bias_act")
+    if bias.dim() != 1 or x.dim() == 0 or bias.shape[0] != x.shape[-1] or bias.dtype != x.dtype:
+        raise ValueError(f"gelulab: bias_act: bias must be 1-d of length x.shape[-1] with x's dtype; got x "
+                         f"{tuple(x.shape)} {x.dtype}, bias {tuple(bias.shape)} {bias.dtype}")
+
+
+@torch.library.custom_op(f"{NAMESPACE}::bias_act", mutates_args=())
+def bias_act(x: Tensor, bias: Tensor, activation: str) -> Tensor:
+    """f(x + bias), the sum rounded in x's dtype (as ``x + bias`` would be), then f rounded once."""
+    _check_bias(x, bias)
+    return ACTIVATION_OPS[get(activation).name][0](x + bias)
+
+
+@bias_act.register_fake
+def _(x: Tensor, bias: Tensor, activation: str) -> Tensor:
+    return empty_like_contiguous(x)
+
+
+def _bias_setup(ctx, inputs, output) -> None:
+    x, bias, activation = inputs
+    ctx.activation = activation
+    ctx.save_for_backward(x, bias)
+
+
+def _bias_grad(ctx, grad: Tensor):
+    x, bias = ctx.saved_tensors
+    s = x + bias
+    g = ACTIVATION_OPS[get(ctx.activation).name][1](grad, s, 1)
+    d_bias = g.reshape(-1, g.shape[-1]).sum(0, dtype=torch.float64 if g.dtype == torch.float64 else torch.float32)
+    return g, d_bias.to(bias.dtype), None
+
+
+bias_act.register_autograd(_bias_grad, setup_context=_bias_setup)
+
+
+def all_ops() -> dict[str, Callable]:
+    """Every custom op by qualified name (for opcheck and inventories)."""
+    ops: dict[str, Callable] = {}
+    for name, (fwd, bwd, out) in ACTIVATION_OPS.items():
+        ops[f"{NAMESPACE}::{name}"] = fwd
+        ops[f"{NAMESPACE}::{name}_backward"] = bwd
+        ops[f"{NAMESPACE}::{name}_out"] = out
+    ops[f"{NAMESPACE}::gated"] = gated
+    ops[f"{NAMESPACE}::gated_backward"] = gated_backward
+    ops[f"{NAMESPACE}::bias_act"] = bias_act
+    return ops

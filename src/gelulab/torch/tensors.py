@@ -1,0 +1,33 @@
+"""Zero-copy NumPy views of CPU tensors (bfloat16 through ml_dtypes), for the kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+def check_tensor(x: torch.Tensor, op: str) -> None:
+    """One clear line for inputs the kernels cannot take."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"gelulab.torch.{op}: expected a torch.Tensor, got {type(x).__name__}")
+    if x.dtype not in SUPPORTED_DTYPES:
+        raise TypeError(f"gelulab.torch.{op}: unsupported dtype {x.dtype}; use float32, float64, float16 or bfloat16")
+    if x.device.type != "cpu":
+        raise NotImplementedError(f"gelulab.torch.{op}: no kernel for device {x.device.type!r} yet; move the "
+                                  "tensor to the CPU")
+
+
+def as_numpy(t: torch.Tensor) -> np.ndarray:
+    """A NumPy view of a contiguous CPU tensor (copies only if ``t`` is not contiguous)."""
+    t = t.detach().contiguous()
+    if t.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return t.numpy()
+
+
+def empty_like_contiguous(t: torch.Tensor, shape: tuple[int, ...] | torch.Size | None = None) -> torch.Tensor:
+    return torch.empty(t.shape if shape is None else shape, dtype=t.dtype, device=t.device)
