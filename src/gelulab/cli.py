@@ -127,6 +127,62 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- properties / claims / plot --------------------------------------------------------------
+
+def cmd_properties(args: argparse.Namespace) -> int:
+    from .analysis.properties import all_properties
+    from .analysis.render import print_properties
+
+    chosen = _activation_list(" ".join(args.names))
+    props = all_properties(chosen, progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        _print_json([p.as_dict() for p in props])
+    else:
+        print_properties(props)
+    return 0
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from .analysis.claims import check_claims, claim_keys
+    from .analysis.render import print_claims
+
+    unknown = [k for k in args.keys if k not in claim_keys()]
+    if unknown:
+        raise UsageError(f"unknown claim {unknown[0]!r}; known: {', '.join(claim_keys())}")
+    results = check_claims(quick=args.quick, keys=args.keys or None, progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        _print_json([r.as_dict() for r in results])
+    else:
+        print_claims(results)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .analysis import plots
+
+    out = Path(args.out)
+    if out.suffix.lower() not in plots.FORMATS:
+        raise UsageError(f"--out must end in one of {', '.join(plots.FORMATS)} (got {out.name!r})")
+    if args.range is not None and not args.range[0] < args.range[1]:
+        raise UsageError(f"--range needs A < B (got {args.range[0]} {args.range[1]})")
+    chosen = _activation_list(" ".join(args.names)) if args.names else None
+    if args.kind == "functions":
+        plots.plot_functions(chosen or ["gelu", "relu"], out, derivatives=args.derivative,
+                             x_range=tuple(args.range or (-4.0, 4.0)), mark_minima=True)
+    elif args.kind == "minimum":
+        plots.plot_minimum_zoom(chosen or ["gelu", "gelu_tanh", "quick_gelu", "relu"], out)
+    else:
+        plots.plot_approximation_errors(out, names=chosen or ("gelu_tanh", "quick_gelu"),
+                                        x_range=tuple(args.range or (-6.0, 6.0)))
+    if args.json:
+        _print_json({"path": str(out), "kind": args.kind})
+    else:
+        print(f"wrote {out}")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,6 +216,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small, fast version (for tests)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("properties", help="computed properties of activations (monotonic, minimum, smoothness...)",
+                       description="Compute, for each activation: nonlinearity, monotonicity (decreasing "
+                       "intervals, global minimum to float64 precision), continuity class of f and f', range, "
+                       "negative outputs, f'(0) and limits, moments under N(0,1) and the largest gap to GELU.")
+    p.add_argument("names", nargs="*", help="activation names or aliases (default: all)")
+    p.add_argument("--json", action="store_true", help="print JSON with every number")
+    p.set_defaults(func=cmd_properties)
+
+    p = sub.add_parser("claims", help="check every statement of the GELU-vs-ReLU explainer",
+                       description="Quote each statement of the explainer and give its verdict (holds, fails, "
+                       "holds in part, cannot be settled here) with the computed, measured or training evidence.")
+    p.add_argument("keys", nargs="*", help="claim keys to check (default: all; see --json for the keys)")
+    p.add_argument("--quick", action="store_true", help="smaller timing for the speed claims")
+    p.add_argument("--json", action="store_true", help="print JSON claim records")
+    p.set_defaults(func=cmd_claims)
+
+    p = sub.add_parser("plot", help="plot activations, derivatives, GELU's minimum or the approximation errors",
+                       description="Plot with matplotlib; PNG, SVG or PDF by the suffix of --out.")
+    p.add_argument("names", nargs="*", help="activations (default: gelu relu; for errors: gelu_tanh quick_gelu)")
+    p.add_argument("--kind", choices=("functions", "minimum", "errors"), default="functions",
+                   help="functions (default), a zoom on the minimum, or the approximations minus exact GELU")
+    p.add_argument("--derivative", action="store_true", help="add a panel with the first derivatives")
+    p.add_argument("--range", nargs=2, type=float, metavar=("A", "B"), help="x range (default -4 4)")
+    p.add_argument("--out", default="gelulab_plot.png", help="output file (.png, .svg or .pdf)")
+    p.add_argument("--json", action="store_true", help="print the written path as JSON")
+    p.set_defaults(func=cmd_plot)
 
     return parser
 
