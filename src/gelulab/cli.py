@@ -117,6 +117,69 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- accuracy --------------------------------------------------------------------------------
+
+def _accuracy_spec(args: argparse.Namespace, impls: list[str]):
+    from .accuracy import ScanSpec, dtype_info
+
+    try:
+        dt = dtype_info(args.dtype)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    function, order = _activation(args.function), args.derivative
+    kw = {"verify_per_chunk": args.verify}
+    if args.chunk_size:
+        kw["chunk_size"] = args.chunk_size
+    try:
+        if args.range is not None:
+            lo, hi = (_parse_number(t) for t in args.range)
+            return ScanSpec.from_values(function, order, dt.name, impls, lo, hi, args.stride or 1, **kw)
+        if args.exhaustive or (dt.bits == 16 and not args.stride):
+            return ScanSpec(function, order, dt.name, tuple(impls), 0, dt.count, args.stride or 1, **kw)
+        # float32 by default: a sample of every 4097th bit pattern (odd, so mantissas vary)
+        return ScanSpec(function, order, dt.name, tuple(impls), 0, dt.count, args.stride or 4097, **kw)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_accuracy(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .accuracy import IMPLEMENTATIONS, UnknownImplementationError, resolve_implementation, run_scan
+    from .accuracy.summary import print_summary, scan_summary
+
+    names_ = [n for group in (args.impl or [list(IMPLEMENTATIONS)]) for n in group]
+    try:
+        for n in names_:
+            resolve_implementation(n)
+    except UnknownImplementationError as exc:
+        raise UsageError(str(exc)) from None
+    if args.exhaustive and (args.range is not None or args.stride):
+        raise UsageError("--exhaustive scans every input; drop --range/--stride (or drop --exhaustive)")
+    if args.derivative not in (0, 1, 2):
+        raise UsageError("--derivative takes 1 (f') or 2 (f'')")
+    spec = _accuracy_spec(args, names_)
+    path = None if args.no_save else Path(args.out) if args.out else spec.default_path()
+    try:
+        result = run_scan(spec, path=path, workers=args.workers, progress=not (args.no_progress or args.json),
+                          fresh=args.fresh, max_seconds=args.max_seconds)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.plot and result.results:
+        from .accuracy.plot import plot_scan
+
+        plot_scan(result, args.plot)
+    if args.json:
+        _print_json({**scan_summary(result), "result_file": str(path) if path else None, "plot": args.plot})
+        return 0
+    print_summary(result)
+    if path:
+        print(f"results: {path}" + ("" if result.complete else " (partial; run the same command to resume)"))
+    if args.plot and result.results:
+        print(f"plot: {args.plot}")
+    return 0
+
+
 # --- report ----------------------------------------------------------------------------------
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -208,6 +271,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="float64", help="float64 (default), float32, float16 or bfloat16")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("accuracy", help="ulp error of GELU implementations on every input of a dtype",
+                       description="Grade implementations (gelulab, torch, numpy, scipy, jax, or module:function) "
+                       "against the correctly rounded result. 16-bit dtypes: every input by default; float32: "
+                       "every 4097th bit pattern unless --exhaustive (2^32 inputs, all cores, resumable) or "
+                       "--range A B [--stride N].")
+    p.add_argument("--impl", nargs="+", action="append", metavar="NAME",
+                   help="implementations to grade (default: every registered one that has the function)")
+    p.add_argument("--function", default="gelu", help="activation name or alias (default: gelu)")
+    p.add_argument("--dtype", default="bfloat16", help="float32, float16 or bfloat16 (default)")
+    p.add_argument("--derivative", type=int, nargs="?", const=1, default=0, metavar="N",
+                   help="grade the first derivative (or --derivative 2: the second)")
+    p.add_argument("--exhaustive", action="store_true", help="every input of the dtype (2^32 for float32)")
+    p.add_argument("--range", nargs=2, metavar=("A", "B"), help="only inputs in [A, B] (decimal or hex floats)")
+    p.add_argument("--stride", type=int, help="every N-th input (in order of value)")
+    p.add_argument("--out", help="result/checkpoint file (default: results/accuracy/<scan>.json)")
+    p.add_argument("--no-save", action="store_true", help="do not write a result file")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing result/checkpoint file")
+    p.add_argument("--workers", type=int, help="processes (default: every core)")
+    p.add_argument("--chunk-size", type=int, help="inputs per chunk (default 2^20)")
+    p.add_argument("--verify", type=int, default=0, metavar="K",
+                   help="also check K random inputs per chunk against mpmath (measures the float64 bound)")
+    p.add_argument("--max-seconds", type=float, help="stop after about this long, saving a resumable result")
+    p.add_argument("--plot", metavar="FILE", help="write the ulp-error-vs-x plot (PNG)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_accuracy)
 
     p = sub.add_parser("report", help="write the GELU-vs-ReLU report (HTML and Markdown)",
                        description="Compute (or reuse) every result and write report/index.html and "

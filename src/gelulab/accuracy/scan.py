@@ -1,0 +1,335 @@
+"""Scans: grade implementations on every input of a dtype (or a range / stride of them).
+
+A scan is a ``ScanSpec`` (function, derivative order, dtype, implementations, a range of
+ordinals with a stride) cut into chunks of ``chunk_size`` inputs. Each chunk is graded
+independently (``grade_chunk``: the correctly rounded reference once, then every
+implementation against it) and its ``GradeStats`` merge exactly, so chunks run in any order
+over all cores (multiprocessing, spawn) and a scan interrupted at any point resumes from its
+checkpoint: the result file, rewritten atomically (temporary file + rename) every few seconds
+with the chunks done so far. A complete result file is reused, not recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .formats import DType, dtype_info
+from .grading import GradeStats, grade
+from .implementations import resolve_implementation
+from .oracle import correctly_rounded
+
+SCAN_FORMAT = "gelulab-accuracy-scan/1"
+DEFAULT_RESULTS_DIR = Path("results") / "accuracy"
+CHECKPOINT_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class ScanSpec:
+    """What to scan. Ordinals (see :mod:`gelulab.accuracy.formats`) run over [start, stop) by stride."""
+
+    function: str
+    order: int
+    dtype: str
+    impls: tuple[str, ...]
+    start: int
+    stop: int
+    stride: int = 1
+    chunk_size: int = 1 << 20
+    verify_per_chunk: int = 0
+
+    def __post_init__(self) -> None:
+        dt = dtype_info(self.dtype)
+        if not 0 <= self.start < self.stop <= dt.count:
+            raise ValueError(f"ordinal range [{self.start}, {self.stop}) is empty or outside [0, {dt.count})")
+        if self.stride < 1 or self.chunk_size < 1:
+            raise ValueError("stride and chunk size must be positive")
+
+    @classmethod
+    def exhaustive(cls, function: str, order: int, dtype: str, impls: Iterable[str], **kw: Any) -> ScanSpec:
+        return cls(function, order, dtype, tuple(impls), 0, dtype_info(dtype).count, **kw)
+
+    @classmethod
+    def from_values(cls, function: str, order: int, dtype: str, impls: Iterable[str], lo: float, hi: float,
+                    stride: int = 1, **kw: Any) -> ScanSpec:
+        """Every stride-th dtype value in [lo, hi]."""
+        dt = dtype_info(dtype)
+        a, b = dt.ordinal(lo, "up"), dt.ordinal(hi, "down")
+        if b < a:
+            raise ValueError(f"no {dtype} value lies in [{lo!r}, {hi!r}]")
+        return cls(function, order, dtype, tuple(impls), a, b + 1, stride, **kw)
+
+    @property
+    def dt(self) -> DType:
+        return dtype_info(self.dtype)
+
+    @property
+    def n_inputs(self) -> int:
+        return math.ceil((self.stop - self.start) / self.stride)
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.n_inputs / self.chunk_size)
+
+    @property
+    def is_exhaustive(self) -> bool:
+        return self.start == 0 and self.stop == self.dt.count and self.stride == 1
+
+    def chunk_ordinals(self, i: int) -> np.ndarray:
+        first = i * self.chunk_size
+        last = min(first + self.chunk_size, self.n_inputs)
+        return self.start + np.arange(first, last, dtype=np.int64) * self.stride
+
+    def default_path(self, results_dir: Path = DEFAULT_RESULTS_DIR) -> Path:
+        scope = "all" if self.is_exhaustive else f"o{self.start}-{self.stop}-s{self.stride}"
+        impls = "+".join(i.replace(":", "_").replace("/", "_") for i in self.impls)
+        return results_dir / f"{self.function}-d{self.order}-{self.dtype}-{scope}-{impls}.json"
+
+
+@dataclass
+class ReferenceStats:
+    """How the reference was obtained over the inputs graded so far."""
+
+    escalated: int = 0
+    tie_resolved: int = 0
+    verified: int = 0
+    verify_worst_float64_ulps: float = 0.0
+    verify_failures: list[dict[str, str]] = field(default_factory=list)
+    escalated_examples: list[str] = field(default_factory=list)
+
+    def merge(self, o: ReferenceStats) -> None:
+        self.escalated += o.escalated
+        self.tie_resolved += o.tie_resolved
+        self.verified += o.verified
+        self.verify_worst_float64_ulps = max(self.verify_worst_float64_ulps, o.verify_worst_float64_ulps)
+        self.verify_failures = (self.verify_failures + o.verify_failures)[:50]
+        self.escalated_examples = (self.escalated_examples + o.escalated_examples)[:32]
+
+
+@dataclass
+class ChunkResult:
+    index: int
+    inputs: int
+    seconds: float
+    reference: ReferenceStats
+    stats: dict[str, GradeStats]
+
+
+def grade_chunk(spec: ScanSpec, index: int) -> ChunkResult:
+    """Grade every implementation of ``spec`` on chunk ``index``."""
+    start = time.perf_counter()
+    dt = spec.dt
+    x = dt.from_ordinals(spec.chunk_ordinals(index))
+    rng = np.random.default_rng([index, spec.start, spec.stride])
+    ref = correctly_rounded(spec.function, x, spec.order, dt, verify=spec.verify_per_chunk, rng=rng)
+    stats = {}
+    for name in spec.impls:
+        impl = resolve_implementation(name)
+        with np.errstate(invalid="ignore"):  # ml_dtypes warns on NaN payload casts; NaNs are graded
+            computed = impl.evaluate(spec.function, x, spec.order)
+        stats[name] = grade(x, computed, ref.exact, ref.rounded, dt)
+    rs = ReferenceStats(ref.escalated, ref.tie_resolved, ref.verified, ref.verify_worst_float64_ulps,
+                        ref.verify_failures, ref.escalated_examples)
+    return ChunkResult(index, int(x.size), time.perf_counter() - start, rs, stats)
+
+
+@dataclass
+class ScanResult:
+    """A scan's merged results so far; the JSON file is both the result and the checkpoint."""
+
+    spec: ScanSpec
+    done: set[int] = field(default_factory=set)
+    inputs_done: int = 0
+    compute_seconds: float = 0.0  # summed over chunks (all workers)
+    wall_seconds: float = 0.0  # summed over sessions
+    reference: ReferenceStats = field(default_factory=ReferenceStats)
+    results: dict[str, GradeStats] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    started_at: str = field(default_factory=lambda: _now())
+    updated_at: str = field(default_factory=lambda: _now())
+    workers: int = 1
+
+    @property
+    def complete(self) -> bool:
+        return len(self.done) == self.spec.n_chunks
+
+    def add(self, chunk: ChunkResult) -> None:
+        self.done.add(chunk.index)
+        self.inputs_done += chunk.inputs
+        self.compute_seconds += chunk.seconds
+        self.reference.merge(chunk.reference)
+        for name, s in chunk.stats.items():
+            self.results.setdefault(name, GradeStats()).merge(s)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": SCAN_FORMAT,
+            "spec": asdict(self.spec),
+            "complete": self.complete,
+            "chunks_total": self.spec.n_chunks,
+            "done_chunks": _ranges(sorted(self.done)),
+            "inputs_total": self.spec.n_inputs,
+            "inputs_done": self.inputs_done,
+            "compute_seconds": self.compute_seconds,
+            "wall_seconds": self.wall_seconds,
+            "workers": self.workers,
+            "started_at": self.started_at,
+            "updated_at": self.updated_at,
+            "reference": asdict(self.reference),
+            "skipped": self.skipped,
+            "results": {k: v.to_dict() for k, v in self.results.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ScanResult:
+        if d.get("format") != SCAN_FORMAT:
+            raise ValueError(f"not a gelulab accuracy scan file (format {d.get('format')!r})")
+        spec = ScanSpec(**{**d["spec"], "impls": tuple(d["spec"]["impls"])})
+        done = {i for a, b in d["done_chunks"] for i in range(a, b + 1)}
+        return cls(spec=spec, done=done, inputs_done=d["inputs_done"], compute_seconds=d["compute_seconds"],
+                   wall_seconds=d["wall_seconds"], reference=ReferenceStats(**d["reference"]),
+                   results={k: GradeStats.from_dict(v) for k, v in d["results"].items()}, skipped=d["skipped"],
+                   started_at=d["started_at"], updated_at=d["updated_at"], workers=d.get("workers", 1))
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
+        self.updated_at = _now()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> ScanResult:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ranges(sorted_ints: list[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for i in sorted_ints:
+        if out and out[-1][1] == i - 1:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return out
+
+
+def _check_supported(spec: ScanSpec) -> tuple[list[str], dict[str, str]]:
+    usable, skipped = [], {}
+    for name in spec.impls:
+        reason = resolve_implementation(name).supports(spec.function, spec.order, spec.dt)
+        if reason:
+            skipped[name] = reason
+        else:
+            usable.append(name)
+    return usable, skipped
+
+
+def _worker_init() -> None:
+    # one thread per process: the scan already uses every core through processes
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # torch is only needed when a torch implementation is graded
+        pass
+
+
+def _grade_task(args: tuple[ScanSpec, int]) -> ChunkResult:
+    return grade_chunk(*args)
+
+
+def _run_chunks(spec: ScanSpec, todo: list[int], workers: int) -> Iterator[ChunkResult]:
+    if workers <= 1 or len(todo) <= 1:
+        for i in todo:
+            yield grade_chunk(spec, i)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")  # fork after torch/OpenMP initialisation can deadlock
+    with ctx.Pool(workers, initializer=_worker_init) as pool:
+        yield from pool.imap_unordered(_grade_task, [(spec, i) for i in todo], chunksize=1)
+
+
+def run_scan(
+    spec: ScanSpec,
+    path: Path | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    fresh: bool = False,
+    max_seconds: float | None = None,
+) -> ScanResult:
+    """Run (or resume, or reuse) a scan; write its result file at ``path`` if given.
+
+    With ``max_seconds`` the scan stops after the first chunk finishing past that time and
+    saves a partial (resumable) result.
+    """
+    usable, skipped = _check_supported(spec)
+    run_spec = ScanSpec(**{**asdict(spec), "impls": tuple(usable)})
+    result = None
+    if path is not None and path.exists() and not fresh:
+        result = ScanResult.load(path)
+        if result.spec != run_spec:
+            raise ValueError(f"{path} holds a scan of {result.spec}; pass --fresh or another --out to start over")
+        if result.complete:
+            return result
+    if result is None:
+        result = ScanResult(spec=run_spec, skipped=skipped)
+    if not usable:
+        return result
+    workers = workers or os.cpu_count() or 1
+    result.workers = workers
+    todo = [i for i in range(run_spec.n_chunks) if i not in result.done]
+    t0 = time.perf_counter()
+    wall_before = result.wall_seconds
+    inputs_before = result.inputs_done
+    last_save = t0
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn()]
+    label = f"{spec.function} d{spec.order} {spec.dtype}"
+    with Progress(*columns, console=Console(stderr=True), disable=not progress, transient=False) as bar:
+        task = bar.add_task(label, total=run_spec.n_inputs, completed=result.inputs_done, rate="")
+        try:
+            for chunk in _run_chunks(run_spec, todo, workers):
+                result.add(chunk)
+                now = time.perf_counter()
+                result.wall_seconds = wall_before + (now - t0)
+                done_now = result.inputs_done
+                rate = (done_now - inputs_before) / max(now - t0, 1e-9)
+                bar.update(task, completed=done_now, rate=f"{rate / 1e6:.2f} M/s")
+                if path is not None and (now - last_save > CHECKPOINT_EVERY_S):
+                    result.save(path)
+                    last_save = now
+                if max_seconds is not None and now - t0 > max_seconds:
+                    break
+        finally:
+            result.wall_seconds = wall_before + (time.perf_counter() - t0)
+            if path is not None:
+                result.save(path)
+    return result
+
