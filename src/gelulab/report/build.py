@@ -18,12 +18,16 @@ from markdown_it import MarkdownIt
 
 from . import sections_functions
 from .section import ReportContext, Section, environment
+from .sections_claims import build as build_claims
+from .sections_properties import build as build_properties
 
 SectionBuilder = Callable[[ReportContext], Section]
 
 #: The report's sections, in page order.
 SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("Functions", sections_functions.build),
+    ("Properties", build_properties),
+    ("Claims", build_claims),
 ]
 
 

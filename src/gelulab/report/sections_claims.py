@@ -1,0 +1,44 @@
+"""Report section: every statement of the explainer, its verdict and the evidence."""
+
+from __future__ import annotations
+
+from ..analysis.claims import check_claims
+from ..analysis.plots import plot_speed
+from .section import ReportContext, Section
+
+_MARK = {"holds": "✓ holds", "fails": "✗ **fails**", "holds in part": "◐ holds in part",
+         "cannot be settled here": "? cannot be settled here"}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def build(ctx: ReportContext) -> Section:
+    results = check_claims(quick=ctx.quick)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    rows = ["| # | the explainer says | kind | verdict | evidence (computed in this run) | rerun |",
+            "|---|---|---|---|---|---|"]
+    for i, r in enumerate(results, 1):
+        rows.append(f"| {i} | `{_cell(r.claim.quote)}` | {r.claim.kind} | {_MARK[r.verdict]} | "
+                    f"{_cell(r.evidence.summary)} | `{_cell(r.evidence.command)}` |")
+    speed = next((r for r in results if r.claim.key == "tanh_faster"), None)
+    figures = []
+    if speed is not None:
+        figures.append(plot_speed(speed.evidence.numbers["ns_per_element"], ctx.figures_dir / "claims_speed.png",
+                                  title="CPU ns/element measured for the speed claims"))
+    text = [
+        f"{len(results)} statements of the explainer, quoted verbatim (its odd characters included), each with "
+        "the evidence that settles it: a computed property, a measurement made in this run, or training runs. "
+        "Verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items()) + ".",
+        "",
+        *rows,
+        "",
+        "Claims of the *training* kind are settled by the experiments (`gelulab sweep`) once their results exist; "
+        "until then they say so. The figures of the Properties section show the minimum that refutes "
+        "\"Monotonic: Yes\" and the approximation errors; below, the timings behind the speed claims.",
+    ]
+    return Section(key="claims", title="Claims", markdown="\n".join(text),
+                   rerun="gelulab claims" + (" --quick" if ctx.quick else ""), figures=figures)
