@@ -246,6 +246,88 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- train / sweep / results ---------------------------------------------------------------------
+
+def _store_path(args: argparse.Namespace) -> str:
+    from .experiments.sweep import default_store_path
+
+    return str(args.store or default_store_path())
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    from .experiments.commands import parse_settings
+
+    try:
+        settings = parse_settings(args.set)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    explicit = {"steps": args.steps, "lr": args.lr, "batch_size": args.batch_size, "model": args.model,
+                "corpus": args.corpus}
+    return {**settings, **{k: v for k, v in explicit.items() if v is not None}}
+
+
+def _experiment_call(fn, *a, **kw):
+    from .experiments.store import StoreError
+
+    try:
+        return fn(*a, **kw)
+    except (ValueError, StoreError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .experiments.commands import train_one
+
+    record, new = _experiment_call(train_one, args.task, args.activation, args.seed, _overrides(args),
+                                   _store_path(args), threads=args.threads,
+                                   show_progress=not (args.no_progress or args.json))
+    if args.json:
+        _print_json({"stored": new, "store": _store_path(args), "task": record.task,
+                     "activation": record.activation, "seed": record.seed, "config": record.config,
+                     "metrics": record.metrics, "n_params": record.n_params, "extra": record.extra,
+                     "wall_seconds": record.wall_seconds, "config_hash": record.config_hash})
+        return 0
+    state = "trained and stored" if new else "already stored (not retrained)"
+    metrics = ", ".join(f"{k} = {v:.4f}" for k, v in record.metrics.items())
+    print(f"{record.task} {record.activation} seed {record.seed}: {state} in {_store_path(args)}")
+    print(f"  {metrics}; {record.n_params:,} parameters; {record.wall_seconds:.1f} s")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .experiments.commands import sweep
+
+    activations = args.activations.replace(",", " ").split()
+    summary = _experiment_call(sweep, args.task, activations, args.seeds, _overrides(args), _store_path(args),
+                               workers=args.workers, threads=args.threads, use_ray=args.ray,
+                               address=args.address, show_progress=not (args.no_progress or args.json))
+    if args.json:
+        _print_json(summary.__dict__)
+    else:
+        print(f"sweep ({summary.backend}): {summary.finished} runs trained, {summary.skipped} already stored, "
+              f"{len(summary.failed)} failed, of {summary.planned}, in {summary.seconds:.1f} s -> {_store_path(args)}")
+        for label, error in summary.failed:
+            print(f"  failed: {label}: {error}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from .experiments.activations import canonical_activation
+    from .experiments.commands import results
+    from .experiments.tables import print_tables
+
+    summaries, figure = _experiment_call(results, _store_path(args), args.task,
+                                         canonical_activation(args.baseline), args.plot)
+    if args.json:
+        _print_json({"store": _store_path(args), "summaries": [s.to_dict() for s in summaries],
+                     "plot": str(figure) if figure else None})
+        return 0
+    print_tables(summaries)
+    if figure:
+        print(f"learning curves: {figure}")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -333,6 +415,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="gelulab_plot.png", help="output file (.png, .svg or .pdf)")
     p.add_argument("--json", action="store_true", help="print the written path as JSON")
     p.set_defaults(func=cmd_plot)
+
+    def experiment_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--steps", type=int, help="training steps (task default otherwise)")
+        p.add_argument("--lr", type=float, help="learning rate")
+        p.add_argument("--batch-size", type=int, help="minibatch size")
+        p.add_argument("--model", help="mnist1d: mlp or cnn (default cnn)")
+        p.add_argument("--corpus", help="lm: pydoc (default), shakespeare:PATH or wikitext:FOLDER")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="any other task setting, e.g. n_layer=4 (repeatable)")
+        p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+        p.add_argument("--store", help="results store (default $GELULAB_STORE or results/gelulab.sqlite)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("train", help="train one model (task, activation, seed) into the results store",
+                       description="Train one run and store it (config, seed, versions, curves, metrics, wall "
+                       "time). Tasks: lm (char transformer on CPython's docs), digits (CNN), mnist1d (MLP/CNN). "
+                       "A run already in the store is not retrained.")
+    p.add_argument("--task", required=True, help="lm, digits or mnist1d")
+    p.add_argument("--activation", required=True, help="registry name or alias; lm also takes geglu, swiglu, reglu")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and data order (default 0)")
+    experiment_options(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sweep", help="train activations x seeds (resumable; locally or on Ray)",
+                       description="Train every activation with seeds 0..N-1 on the task(s) and store each run "
+                       "as it finishes. Rerunning the same command resumes: stored runs are skipped.")
+    p.add_argument("--task", required=True, help="lm, digits, mnist1d, or vision (= digits,mnist1d); comma list")
+    p.add_argument("--activations", default="relu,gelu", help="comma list (default relu,gelu)")
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default 5)")
+    p.add_argument("--workers", type=int, default=1, help="runs in parallel (processes or Ray tasks; default 1)")
+    p.add_argument("--ray", action="store_true", help="run as Ray tasks (local cluster unless --address)")
+    p.add_argument("--address", help="Ray cluster address, e.g. 127.0.0.1:6379 (with --ray)")
+    experiment_options(p)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("results", help="mean ± 95%% CI per activation and paired tests against a baseline",
+                       description="Summarise the stored runs: per experiment and activation the mean ± 95%% CI "
+                       "over seeds (t distribution), and the paired difference to the baseline on the same "
+                       "seeds with a paired t-test.")
+    p.add_argument("--task", help="lm, digits, mnist1d or vision (default: all)")
+    p.add_argument("--baseline", default="relu", help="activation compared against (default relu)")
+    p.add_argument("--plot", help="also write the learning curves to this PNG")
+    p.add_argument("--store", help="results store (default $GELULAB_STORE or results/gelulab.sqlite)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_results)
 
     return parser
 

@@ -1,0 +1,152 @@
+"""Training evidence for the explainer's advice claims, computed from the stored runs.
+
+``training_evidence(key)`` answers one claim with a verdict computed from paired comparisons to ReLU
+(same seeds, same data order; paired t-test at alpha = 0.05), never typed in:
+
+- ``gelu_better_language``: GELU vs ReLU, validation loss of the character-level transformer (lm).
+- ``relu_better_vision``: ReLU vs GELU, test accuracy of every vision experiment (digits, MNIST-1D).
+- ``relu_small_models``: ReLU vs GELU on every (small) model trained here, primary metric of each.
+- ``silu_replacing_relu``: SiLU vs ReLU, test accuracy of every vision experiment.
+- ``gelu_gradient_flow``: GELU vs ReLU, the mean log ratio of the gradient norm reaching the first
+  layer to that of the last layer, in every experiment (higher = more gradient reaches the input side).
+
+Verdicts over several experiments: "holds" when the claimed side is significantly better in all of
+them, "fails" when it is significantly worse in at least one and better in none, "holds in part" when
+it is significantly better in some but not all, and "cannot be settled here" when no difference is
+significant at this scale.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .defaults import DEFAULT_SWEEP, SweepSpec
+from .stats import ExperimentSummary, better, summarise
+from .store import RunStore
+from .tasks import LOWER_IS_BETTER, experiment_hash, make_config
+
+KEYS = ("gelu_better_language", "relu_better_vision", "relu_small_models", "silu_replacing_relu",
+        "gelu_gradient_flow")
+VISION_TASKS = ("digits", "mnist1d")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """``favoured`` is claimed better than ``other`` on ``metric`` (None: each task's primary metric)."""
+
+    favoured: str
+    other: str
+    tasks: tuple[str, ...]
+    metric: str | None
+    what: str
+
+
+CLAIMS: dict[str, Claim] = {
+    "gelu_better_language": Claim("gelu", "relu", ("lm",), "val_loss", "validation loss (nats/char)"),
+    "relu_better_vision": Claim("relu", "gelu", VISION_TASKS, "test_acc", "test accuracy"),
+    "relu_small_models": Claim("relu", "gelu", ("lm", *VISION_TASKS), None, "primary metric"),
+    "silu_replacing_relu": Claim("silu", "relu", VISION_TASKS, "test_acc", "test accuracy"),
+    "gelu_gradient_flow": Claim("gelu", "relu", ("lm", *VISION_TASKS), "grad_flow_log_ratio",
+                                "ln(|grad first layer| / |grad last layer|)"),
+}
+
+
+def _default_hashes() -> dict[str, SweepSpec]:
+    return {experiment_hash(make_config(s.task, s.activations[0], **s.overrides)): s for s in DEFAULT_SWEEP}
+
+
+def select_experiments(summaries: Sequence[ExperimentSummary], tasks: Sequence[str],
+                       activations: Sequence[str]) -> list[ExperimentSummary]:
+    """Per experiment label of ``tasks``, the one to judge: the default sweep's if stored with every
+    activation in ``activations`` on at least two seeds, else the one with the most seeds."""
+    defaults = _default_hashes()
+    best: dict[str, ExperimentSummary] = {}
+    for s in summaries:
+        if s.task not in tasks or any(s.row(a) is None or len(s.row(a).seeds) < 2 for a in activations):
+            continue
+        key = (s.experiment_hash in defaults, min(len(s.row(a).seeds) for a in activations))
+        current = best.get(s.label)
+        if current is None or key > (current.experiment_hash in defaults,
+                                     min(len(current.row(a).seeds) for a in activations)):
+            best[s.label] = s
+    return [best[k] for k in sorted(best)]
+
+
+def _fmt(value: float, metric: str) -> str:
+    return f"{100 * value:.1f} %" if metric == "test_acc" else f"{value:.3f}"
+
+
+def _fmt_ci(value: float, half: float, metric: str) -> str:
+    if metric == "test_acc":
+        return f"{100 * value:.1f} ± {100 * half:.1f} %"
+    return f"{value:.3f} ± {half:.3f}"
+
+
+def judge(claim: Claim, summaries: Sequence[ExperimentSummary]) -> tuple[str, list[str]] | None:
+    """(verdict, one clause of numbers per experiment) or None when no experiment has both activations."""
+    chosen = select_experiments(summaries, claim.tasks, (claim.favoured, claim.other))
+    if not chosen:
+        return None
+    outcomes, clauses = [], []
+    for s in chosen:
+        metric = claim.metric or s.metrics[0]
+        base, fav, oth = s.baseline, s.row(claim.favoured), s.row(claim.other)
+        # comparisons are stored against the baseline (relu); orient them as favoured − other
+        if base == claim.other:
+            comp, sign = fav.vs_baseline.get(metric), 1
+        elif base == claim.favoured:
+            comp, sign = oth.vs_baseline.get(metric), -1
+        else:
+            comp, sign = None, 1
+        outcome = sign * better(comp, metric)
+        outcomes.append(outcome)
+        word = {1: "better", -1: "worse", 0: "not significantly different"}[outcome]
+        diff = "" if comp is None else (
+            f", diff {_fmt_ci(sign * comp.difference.mean, comp.difference.half_width, metric)}, "
+            f"p = {comp.p_value:.2g}, n = {len(comp.seeds)}")
+        clauses.append(f"{s.label}: {claim.favoured} {_fmt(fav.metrics[metric].mean, metric)} vs "
+                       f"{claim.other} {_fmt(oth.metrics[metric].mean, metric)}{diff} ({word})")
+    wins, losses = outcomes.count(1), outcomes.count(-1)
+    if wins == len(outcomes):
+        verdict = "holds"
+    elif losses and not wins:
+        verdict = "fails"
+    elif wins:
+        verdict = "holds in part"
+    else:
+        verdict = "cannot be settled here"
+    return verdict, clauses
+
+
+def _command(claim: Claim) -> str:
+    specs = [s for s in DEFAULT_SWEEP if s.task in claim.tasks]
+    tasks = sorted({s.task for s in specs})
+    return " && ".join([*(s.command() for s in specs), f"gelulab results --task {','.join(tasks)}"])
+
+
+def training_evidence(key: str, store_path: str | os.PathLike[str] | None = None) -> dict | None:
+    """Verdict, one-line summary with the numbers, and the reproducing command; None without stored runs.
+
+    ``store_path`` defaults to ``$GELULAB_STORE`` or ``results/gelulab.sqlite`` (relative to the cwd).
+    """
+    if key not in CLAIMS:
+        raise KeyError(f"unknown training claim {key!r}; known: {', '.join(KEYS)}")
+    from .sweep import default_store_path
+
+    path = Path(store_path) if store_path is not None else default_store_path()
+    if not path.exists():
+        return None
+    with RunStore(path, readonly=True) as store:
+        runs = store.runs()
+    claim = CLAIMS[key]
+    result = judge(claim, summarise(runs, baseline="relu"))
+    if result is None:
+        return None
+    verdict, clauses = result
+    direction = "lower" if (claim.metric or "") in LOWER_IS_BETTER else "higher"
+    metric_note = claim.what if claim.metric is None else f"{claim.what}, {direction} is better"
+    summary = f"{claim.favoured} vs {claim.other} on {metric_note}: " + "; ".join(clauses)
+    return {"verdict": verdict, "summary": summary, "command": _command(claim), "experiments": len(clauses)}

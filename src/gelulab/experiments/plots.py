@@ -1,0 +1,64 @@
+"""Learning-curve plots: per experiment, the mean curve over seeds of each activation with its range."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .store import RunRecord
+from .tasks import experiment_label
+
+#: The curve drawn for each task (stored curve name, axis label).
+CURVE: dict[str, tuple[str, str]] = {
+    "lm": ("val_loss", "validation loss (nats/char)"),
+    "digits": ("test_acc", "test accuracy"),
+    "mnist1d": ("test_acc", "test accuracy"),
+}
+
+
+def plot_learning_curves(runs: Sequence[RunRecord], path: str | Path, title: str | None = None) -> Path:
+    """One panel per experiment; a line per activation (mean over seeds) and a band (min..max over seeds).
+
+    ``runs`` must carry their curves (``RunStore.runs(with_curves=True)``).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for r in runs:
+        groups.setdefault((r.task, r.experiment_hash), []).append(r)
+    if not groups:
+        raise ValueError("no runs to plot")
+    keys = sorted(groups)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        members = groups[key]
+        curve, ylabel = CURVE[key[0]]
+        by_act: dict[str, list[RunRecord]] = {}
+        for r in members:
+            by_act.setdefault(r.activation, []).append(r)
+        for act in sorted(by_act):
+            series = [dict(r.curves.get(curve, [])) for r in by_act[act]]
+            steps = sorted(set.intersection(*(set(s) for s in series))) if series else []
+            if not steps:
+                continue
+            values = np.array([[s[k] for k in steps] for s in series])
+            line, = ax.plot(steps, values.mean(0), label=f"{act} (n={len(series)})", lw=1.6)
+            ax.fill_between(steps, values.min(0), values.max(0), color=line.get_color(), alpha=0.15, lw=0)
+        ax.set_title(experiment_label(members[0].config))
+        ax.set_xlabel("training step")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
