@@ -1,0 +1,116 @@
+"""Claims: quotes are verbatim, verdicts come from the evidence, training claims wait for training."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from gelulab.analysis import claim_evidence as ev
+from gelulab.analysis.claims import KINDS, check_claims, claims
+from gelulab.analysis.explainer import explainer_text, properties_table
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "explainer.md"
+
+
+def test_packaged_explainer_is_a_verbatim_copy():
+    if not SHARED.exists():
+        pytest.skip("../shared/explainer.md is not beside this checkout (installed-package run)")
+    assert explainer_text() == SHARED.read_text(encoding="utf-8")
+
+
+def test_every_quote_is_a_line_of_the_explainer():
+    lines = {ln.strip() for ln in explainer_text().splitlines()}
+    all_claims = claims()
+    assert len(all_claims) >= 30
+    for c in all_claims:
+        assert c.quote in lines, c.key
+        assert c.kind in KINDS
+
+
+def test_properties_table_is_parsed_from_the_explainer():
+    t = properties_table()
+    assert t.header == ("Property", "GELU", "ReLU")
+    assert t.row("Monotonic") == ("Monotonic", "Yes", "Yes")
+    assert [r[0] for r in t.rows] == ["Nonlinear", "Differentiable everywhere", "Monotonic",
+                                      "Outputs negative values"]
+
+
+def _one(key):
+    (r,) = check_claims(quick=True, keys=[key])
+    return r
+
+
+def test_monotonic_claim_fails_because_gelu_decreases():
+    r = _one("property_monotonic")
+    assert r.verdict == ev.FAILS
+    assert r.evidence.numbers["gelu"]["computed"] is False
+    assert r.evidence.numbers["relu"]["computed"] is True
+    assert "-0.751792" in r.evidence.summary
+
+
+@pytest.mark.parametrize("key", ["property_nonlinear", "property_differentiable_everywhere",
+                                 "property_outputs_negative_values", "table_derivative", "formula_gelu"])
+def test_true_property_claims_hold(key):
+    assert _one(key).verdict == ev.HOLDS
+
+
+def test_every_claim_has_a_verdict_and_a_command():
+    results = check_claims(quick=True)
+    assert {r.verdict for r in results} <= set(ev.VERDICTS)
+    assert all(r.evidence.summary and r.evidence.command for r in results)
+    assert sum(r.verdict == ev.FAILS for r in results) >= 1
+
+
+def test_training_claims_wait_for_training(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gelulab.experiments.evidence", types.ModuleType("gelulab.experiments.evidence"))
+    r = _one("advice_language")  # the stub module has no training_evidence: ImportError path
+    assert r.verdict == ev.UNSETTLED and ev.NOT_YET_TRAINED in r.evidence.summary
+
+
+def test_training_claims_take_the_experiments_verdict(monkeypatch):
+    fake = types.ModuleType("gelulab.experiments.evidence")
+    seen = []
+
+    def training_evidence(key):
+        seen.append(key)
+        if key == "relu_better_vision":
+            return None
+        return {"verdict": "fails", "summary": "GELU 0.91 vs ReLU 0.92 accuracy, p = 0.4", "command": "gelulab sweep x"}
+
+    fake.training_evidence = training_evidence
+    monkeypatch.setitem(sys.modules, "gelulab.experiments.evidence", fake)
+    lang, vision = _one("advice_language"), _one("advice_vision")
+    assert (lang.verdict, lang.evidence.command) == ("fails", "gelulab sweep x")
+    assert "p = 0.4" in lang.evidence.summary
+    assert vision.verdict == ev.UNSETTLED
+    assert seen == ["gelu_better_language", "relu_better_vision"]
+
+
+class _FakeSpeed:
+    def __init__(self, tanh_over_none, numpy_tanh_over_gelu, gelu_over_relu):
+        self.size, self.repeats, self.threads = 8, 1, 1
+        self.ratios = {"torch tanh / none": tanh_over_none, "gelulab gelu_tanh / gelu": numpy_tanh_over_gelu,
+                       "torch gelu(none) / relu": gelu_over_relu, "gelulab gelu / relu": gelu_over_relu}
+        self.ns_per_element = {"torch.gelu.tanh": 1.0, "torch.gelu.none": 1.0, "gelulab.gelu_tanh": 1.0,
+                               "gelulab.gelu": 1.0, "torch.relu": 1.0, "gelulab.relu": 1.0}
+
+
+@pytest.mark.parametrize("ratios,verdict", [((0.5, 0.5), ev.HOLDS), ((2.0, 1.2), ev.FAILS),
+                                            ((2.0, 0.7), ev.IN_PART)])
+def test_tanh_faster_verdict_follows_the_measured_ratios(ratios, verdict):
+    ctx = ev.EvidenceContext(quick=True, _speed=_FakeSpeed(*ratios, 3.0))
+    assert ev.tanh_faster(ctx).verdict == verdict
+
+
+@pytest.mark.parametrize("ratio,verdict", [(1.0, ev.FAILS), (1.5, ev.HOLDS), (6.0, ev.IN_PART)])
+def test_cost_claim_verdict_follows_the_measured_ratio(ratio, verdict):
+    ctx = ev.EvidenceContext(quick=True, _speed=_FakeSpeed(1.0, 1.0, ratio))
+    assert ev.cost_slightly_higher(ctx).verdict == verdict
+
+
+def test_unknown_claim_key_is_refused():
+    with pytest.raises(KeyError):
+        check_claims(quick=True, keys=["no_such_claim"])
