@@ -61,9 +61,8 @@ def _operations(size: int) -> dict[str, Callable[[], object]]:
         spec = get(name)
         ops[key] = lambda spec=spec: spec.evaluate(x, 0)
     try:
-        import torch.nn.functional as F
-
         import torch
+        import torch.nn.functional as F
     except ImportError:  # the NumPy timings still settle the gelulab side
         return ops
     t = torch.from_numpy(x)
