@@ -64,12 +64,28 @@ def symbolic_derivative(name: str, order: int):
     return x, sympy.diff(expr, x, order) if order else expr
 
 
+def _erfc(z: mpmath.mpf) -> mpmath.mpf:
+    """mpmath's erfc, saturated beyond |z| = 1e6 (where mpmath's series check overflows).
+
+    There erfc(z) < exp(-1e12): every result it feeds rounds to 0 (or is exact) in every format.
+    """
+    z = mpmath.mpf(z)
+    if z > _ERFC_SATURATION:
+        return mpmath.mpf(0)
+    if z < -_ERFC_SATURATION:
+        return mpmath.mpf(2)
+    return mpmath.erfc(z)
+
+
+_ERFC_SATURATION = mpmath.mpf(10) ** 6
+
+
 @cache
 def _compiled(name: str, order: int) -> Callable[[mpmath.mpf], mpmath.mpf]:
     import sympy
 
     x, expr = symbolic_derivative(name, order)
-    return sympy.lambdify(x, expr, modules="mpmath")
+    return sympy.lambdify(x, expr, modules=[{"erfc": _erfc}, "mpmath"])
 
 
 def evaluate(name: str, x: float | mpmath.mpf, order: int = 0, dps: int = DEFAULT_DPS) -> mpmath.mpf:
@@ -81,7 +97,11 @@ def evaluate(name: str, x: float | mpmath.mpf, order: int = 0, dps: int = DEFAUL
     if isinstance(xf, float) and np.isinf(xf):
         return mpmath.mpf(spec.limits[order][xf > 0])
     f = _compiled(spec.name, order)
-    with mpmath.workdps(dps):
+    # Derivatives of tanh(softplus) and friends subtract quantities of size 1 to leave e^{-2|x|}:
+    # about 0.87|x| digits cancel, so the working precision grows with |x| (capped: beyond
+    # |x| = 1500 such results underflow in every format).
+    extra = int(min(abs(float(x)), 1500.0)) if order else 0
+    with mpmath.workdps(max(dps, mpmath.mp.dps) + extra):
         return +mpmath.mpf(f(mpmath.mpf(x)))
 
 
@@ -98,7 +118,9 @@ def round_to_format(v: mpmath.mpf, fmt: FloatFormat | str = "float64") -> float:
         return float(v)
     if v == 0:
         return 0.0
-    with mpmath.workprec(max(mpmath.mp.prec, 64) + 64):
+    # Work at the value's own precision: a result just off a midpoint must not be rounded onto it.
+    bits = v._mpf_[3] if isinstance(v, mpmath.mpf) else 64
+    with mpmath.workprec(max(mpmath.mp.prec, bits, 64) + 64):
         mant, exp = mpmath.frexp(abs(v))  # |v| = mant * 2**exp, mant in [0.5, 1)
         e = max(int(exp) - 1, fmt.emin)
         q = e - fmt.precision + 1

@@ -27,6 +27,11 @@ _CAP = float(exact(RELU6_CAP))
 _SHIFT = float(exact(HARDSWISH_SHIFT))
 
 
+def _nonpositive(x: np.ndarray) -> np.ndarray:
+    """min(x, 0) that keeps -0.0 (np.minimum(-0.0, 0.0) may return +0.0)."""
+    return np.where(x > 0, 0.0, x)
+
+
 def _zeros(x: np.ndarray) -> np.ndarray:
     return np.zeros_like(x)
 
@@ -69,7 +74,7 @@ def relu2_second(x: np.ndarray) -> np.ndarray:
 
 
 def elu(x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, x, _ALPHA * np.expm1(np.minimum(x, 0.0)))
+    return np.where(x > 0, x, _ALPHA * np.expm1(_nonpositive(x)))
 
 
 def elu_first(x: np.ndarray) -> np.ndarray:
@@ -84,7 +89,7 @@ def elu_second(x: np.ndarray) -> np.ndarray:
 # from the exact decimals, and the low parts are kept so both branches round only twice.
 def selu(x: np.ndarray) -> np.ndarray:
     pos = x * SELU_SCALE_DD[0] + x * SELU_SCALE_DD[1]
-    m = np.expm1(np.minimum(x, 0.0))
+    m = np.expm1(_nonpositive(x))
     neg = m * SELU_SCALE_ALPHA[0] + m * SELU_SCALE_ALPHA[1]
     return np.where(x > 0, pos, neg)
 
@@ -107,7 +112,8 @@ def hardswish(x: np.ndarray) -> np.ndarray:
 
 
 def hardswish_first(x: np.ndarray) -> np.ndarray:
-    inner = x / _SHIFT + 0.5
+    # (2x + 3)/6 rather than x/3 + 1/2: 2x + 3 is exact near the root at -3/2.
+    inner = (2.0 * x + _SHIFT) / (2 * _SHIFT)
     return np.where(x < -_SHIFT, 0.0, np.where(x <= _SHIFT, inner, 1.0))
 
 

@@ -60,12 +60,13 @@ def _softplus(x):
 _SPECS: list[ActivationSpec] = [
     ActivationSpec(
         name="gelu",
-        aliases=("gelu_erf", "gelu_exact", "gelu_python", "GELU"),
+        aliases=("gelu_erf", "gelu_exact", "gelu_python"),
         latex=r"x\,\Phi(x) = \tfrac{1}{2}\,x\left(1 + \operatorname{erf}\left(x/\sqrt{2}\right)\right)",
         summary="Gaussian Error Linear Unit, exact (erf) form (Hendrycks & Gimpel 2016).",
         domain_notes="All reals. Evaluated as x*erfc(-x/sqrt2)/2 for x < 0; gelu(x) = x above ~8.3 (float64).",
         kernels=(gaussian.gelu, gaussian.gelu_derivative, gaussian.gelu_second_derivative),
-        symbolic=lambda x: x * _sympy().erfc(-x / _sympy().sqrt(2)) / 2,
+        # evaluate=False: sympy would rewrite erfc(-z) as 2 - erfc(z), which cancels for x < 0.
+        symbolic=lambda x: x * _sympy().erfc(-x / _sympy().sqrt(2), evaluate=False) / 2,
         limits={0: (-0.0, INF), 1: (-0.0, 1.0), 2: (-0.0, -0.0)},
         smooth=True,
         family="gaussian",
@@ -73,7 +74,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="gelu_tanh",
-        aliases=("gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_approx", "approx_gelu", "tanh"),
+        aliases=("gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_approx", "approx_gelu", "gelu_accurate"),
         latex=r"\tfrac{1}{2}\,x\left(1 + \tanh\left(\sqrt{2/\pi}\,(x + 0.044715\,x^3)\right)\right)",
         summary="The tanh approximation of GELU (BERT, GPT-2; PyTorch approximate='tanh').",
         domain_notes="All reals. Evaluated as x*sigmoid(2u) with u carried in double-double.",
@@ -88,7 +89,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="quick_gelu",
-        aliases=("gelu_sigmoid", "sigmoid_gelu", "quickgelu", "sigmoid"),
+        aliases=("gelu_sigmoid", "sigmoid_gelu", "quickgelu"),
         latex=r"x\,\sigma(1.702\,x)",
         summary="Sigmoid approximation of GELU (Hendrycks & Gimpel 2016; CLIP's QuickGELU).",
         domain_notes="All reals.",
@@ -101,7 +102,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="relu",
-        aliases=("ReLU",),
+        aliases=(),
         latex=r"\max(0, x)",
         summary="Rectified Linear Unit (Nair & Hinton 2010).",
         domain_notes="All reals; derivative jumps at 0 (relu'(0) = 0 by PyTorch's convention).",
@@ -114,7 +115,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="relu6",
-        aliases=("ReLU6",),
+        aliases=(),
         latex=r"\min(\max(0, x), 6)",
         summary="ReLU capped at 6 (MobileNet).",
         domain_notes="All reals; derivative jumps at 0 and 6.",
@@ -127,7 +128,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="leaky_relu",
-        aliases=("LeakyReLU", "leakyrelu", "lrelu"),
+        aliases=("leakyrelu", "lrelu"),
         latex=r"\max(x, 0.01\,x)",
         summary="Leaky ReLU with PyTorch's default slope 0.01 (Maas et al. 2013).",
         domain_notes="All reals; derivative jumps at 0.",
@@ -153,7 +154,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="elu",
-        aliases=("ELU",),
+        aliases=(),
         latex=r"\begin{cases} x & x > 0 \\ \alpha\,(e^{x} - 1) & x \le 0 \end{cases},\ \alpha = 1",
         summary="Exponential Linear Unit with alpha = 1 (Clevert et al. 2015).",
         domain_notes="All reals; evaluated with expm1. C1 for alpha = 1.",
@@ -166,7 +167,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="selu",
-        aliases=("SELU",),
+        aliases=(),
         latex=r"\lambda \begin{cases} x & x > 0 \\ \alpha\,(e^{x} - 1) & x \le 0 \end{cases},"
         r"\ \lambda \approx 1.0507,\ \alpha \approx 1.6733",
         summary="Scaled ELU (Klambauer et al. 2017), self-normalising.",
@@ -185,7 +186,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="softplus",
-        aliases=("Softplus", "smooth_relu"),
+        aliases=("smooth_relu",),
         latex=r"\log\left(1 + e^{x}\right)",
         summary="Softplus, the smooth ReLU (Dugas et al. 2001), beta = 1.",
         domain_notes="All reals; evaluated as max(x, 0) + log1p(exp(-|x|)).",
@@ -198,7 +199,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="silu",
-        aliases=("swish", "SiLU", "Swish", "swish1"),
+        aliases=("swish", "swish1"),
         latex=r"x\,\sigma(x) = \frac{x}{1 + e^{-x}}",
         summary="Sigmoid Linear Unit / Swish (Elfwing et al. 2017; Ramachandran et al. 2017).",
         domain_notes="All reals.",
@@ -211,7 +212,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="mish",
-        aliases=("Mish",),
+        aliases=(),
         latex=r"x \tanh\left(\log\left(1 + e^{x}\right)\right)",
         summary="Mish (Misra 2019).",
         domain_notes="All reals; tanh(softplus) evaluated as a ratio of polynomials in e^{-|x|}.",
@@ -224,7 +225,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="hardswish",
-        aliases=("hard_swish", "Hardswish", "hswish"),
+        aliases=("hard_swish", "hswish"),
         latex=r"x\,\frac{\min(\max(0, x + 3), 6)}{6}",
         summary="Hard swish (Howard et al. 2019, MobileNetV3).",
         domain_notes="All reals; derivative jumps at -3 and 3 (PyTorch's conventions there).",

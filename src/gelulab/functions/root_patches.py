@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import mpmath
 import numpy as np
 
+from .double_double import two_prod
+
 if TYPE_CHECKING:
     from .spec import ActivationSpec
 
@@ -37,11 +39,14 @@ class RootPatch:
     coefficients: tuple[float, ...]  # Q(d), highest degree first
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
-        d = (x - self.root_hi) - self.root_lo
-        return d * np.polyval(np.asarray(self.coefficients), d)
+        d_hi = x - self.root_hi  # exact: x is within a factor 2 of the root
+        q = np.polyval(np.asarray(self.coefficients), d_hi - self.root_lo)
+        p, e = two_prod(d_hi, q)  # (d_hi - root_lo) * q without rounding d
+        return p + (e - self.root_lo * q)
 
 
-def find_roots(name: str, order: int) -> list[mpmath.mpf]:
+@cache
+def find_roots(name: str, order: int) -> tuple[mpmath.mpf, ...]:
     """Sign changes of f^(order) on a grid, refined with the oracle; zero-crossings only."""
     from ..reference import evaluate
 
@@ -61,7 +66,7 @@ def find_roots(name: str, order: int) -> list[mpmath.mpf]:
             scale = abs(evaluate(name, r + mpmath.mpf("1e-6"), order, dps=_FIT_DPS))
             if scale > 0 and r != 0:  # a jump (piecewise function) has no small neighbourhood
                 roots.append(r)
-    return roots
+    return tuple(roots)
 
 
 def _fit(name: str, order: int, root: mpmath.mpf) -> RootPatch:

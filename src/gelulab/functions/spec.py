@@ -47,16 +47,18 @@ def round_float64_to(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """
     if dtype == np.float64:
         return y
-    if dtype in (np.float32, np.float16):
-        return y.astype(dtype)
-    f32 = y.astype(np.float32)
-    back = f32.astype(np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        if dtype in (np.float32, np.float16):
+            return y.astype(dtype)
+        f32 = y.astype(np.float32)
+        back = f32.astype(np.float64)
     inexact = (back != y) & np.isfinite(y) & np.isfinite(back)
     even = (f32.view(np.int32) & 1) == 0
     fix = inexact & even
-    if np.any(fix):
-        f32[fix] = np.nextafter(f32[fix], np.where(y[fix] > back[fix], np.inf, -np.inf).astype(np.float32))
-    return f32.astype(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        if np.any(fix):
+            f32[fix] = np.nextafter(f32[fix], np.where(y[fix] > back[fix], np.inf, -np.inf).astype(np.float32))
+        return f32.astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def _break_tiny_ties(spec: ActivationSpec, x64: np.ndarray, y: np.ndarray) -> np
     y = y.copy()
     for side, mask in ((0, tiny & (x64 < 0)), (1, tiny & (x64 > 0))):
         mantissa, _ = np.frexp(c1[side])
-        if not np.any(mask) or c2[side] == 0 or mantissa != 0.5:
+        if not np.any(mask) or c2[side] == 0 or mantissa != 0.5 or abs(c1[side]) < 2.0**-8:
             continue
         sign = np.full(int(mask.sum()), np.sign(c2[side]))
         y[mask] = dd.round_to_odd_nudge(y[mask], sign)
