@@ -34,6 +34,7 @@ LM_DEFAULTS: dict[str, Any] = {
     "weight_decay": 0.1,
     "eval_every": 50,
     "corpus": "pydoc",
+    "impl": "torch",
 }
 
 
@@ -82,7 +83,8 @@ def run_lm(config: dict[str, Any], seed: int, on_step: Callable[[int, int], None
     c = {**LM_DEFAULTS, **config}
     corpus = _corpus(c["corpus"])
     gcfg = GPTConfig(vocab_size=corpus.vocab_size, block_size=c["block_size"], n_layer=c["n_layer"],
-                     n_head=c["n_head"], n_embd=c["n_embd"], d_ff=c["d_ff"], activation=c["activation"])
+                     n_head=c["n_head"], n_embd=c["n_embd"], d_ff=c["d_ff"], activation=c["activation"],
+                     impl=c["impl"])
     torch.manual_seed(seed)
     model = GPT(gcfg)
     decay = [p for p in model.parameters() if p.dim() >= 2]

@@ -30,6 +30,7 @@ class GPTConfig:
     n_embd: int = 64
     d_ff: int = 192  # width of the plain FFN; gated FFNs use round(2/3 · d_ff)
     activation: str = "gelu"
+    impl: str = "torch"  # "torch": PyTorch's own op where it matches the registry; "gelulab": custom ops
     dropout: float = 0.0
 
     def ffn_width(self) -> int:
@@ -67,7 +68,7 @@ class FeedForward(nn.Module):
         hidden = cfg.ffn_width()
         gated = is_gated(cfg.activation)
         self.w_in = nn.Linear(cfg.n_embd, (2 if gated else 1) * hidden, bias=False)
-        self.act = activation_module(cfg.activation)
+        self.act = activation_module(cfg.activation, cfg.impl)
         self.w_out = nn.Linear(hidden, cfg.n_embd, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .activations import canonical_activation, is_gated
+from .activations import IMPLS, canonical_activation, is_gated
 from .lm_task import LM_DEFAULTS, prepare_lm, run_lm
 from .outcome import RunOutcome
 from .store import RunRecord
-from .vision_task import DIGITS_DEFAULTS, MNIST1D_DEFAULTS, prepare_vision, run_vision
+from .vision_task import DIGITS_DEFAULTS, MNIST1D_DEFAULTS, MODELS, prepare_vision, run_vision
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,10 @@ def make_config(task: str, activation: str, **overrides: Any) -> dict[str, Any]:
         config[key] = type(default)(config[key])
         if config[key] <= 0:
             raise ValueError(f"{key} must be positive, got {config[key]}")
+    if config.get("impl") not in IMPLS:
+        raise ValueError(f"impl must be one of {', '.join(IMPLS)} (got {config.get('impl')!r})")
+    if "model" in config and config["model"] not in MODELS.get(task, (config["model"],)):
+        raise ValueError(f"{task} models are {', '.join(MODELS[task])} (got {config['model']!r})")
     config.update(task=task, activation=activation, task_version=spec.version)
     return config
 

@@ -21,9 +21,12 @@ from .activations import activation_module, is_gated
 from .data import ArrayDataset, digits, mnist1d
 from .outcome import RunOutcome
 
-DIGITS_DEFAULTS: dict[str, Any] = {"model": "cnn", "steps": 300, "batch_size": 64, "lr": 3e-3, "eval_every": 50}
+DIGITS_DEFAULTS: dict[str, Any] = {"model": "cnn", "steps": 300, "batch_size": 64, "lr": 3e-3, "eval_every": 50,
+                                   "impl": "torch"}
 MNIST1D_DEFAULTS: dict[str, Any] = {"model": "cnn", "steps": 1500, "batch_size": 100, "lr": 1e-2,
-                                    "eval_every": 250}
+                                    "eval_every": 250, "impl": "torch"}
+#: Models of each vision task.
+MODELS: dict[str, tuple[str, ...]] = {"digits": ("cnn",), "mnist1d": ("mlp", "cnn")}
 #: The MNIST-1D paper's training length (its published baselines are measured there).
 MNIST1D_PAPER_STEPS = 6000
 
@@ -36,13 +39,13 @@ def _check_plain(activation: str, task: str) -> None:
 class DigitsCNN(nn.Module):
     """8x8 -> conv3x3(16) -> act -> conv3x3(32) -> act -> maxpool2 -> fc(64) -> act -> fc(10)."""
 
-    def __init__(self, activation: str) -> None:
+    def __init__(self, activation: str, impl: str = "torch") -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
         self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
         self.fc1 = nn.Linear(32 * 4 * 4, 64)
         self.fc2 = nn.Linear(64, 10)
-        self.act1, self.act2, self.act3 = (activation_module(activation) for _ in range(3))
+        self.act1, self.act2, self.act3 = (activation_module(activation, impl) for _ in range(3))
 
     def probe_layers(self) -> tuple[nn.Parameter, nn.Parameter]:
         return self.conv1.weight, self.fc2.weight
@@ -56,12 +59,12 @@ class DigitsCNN(nn.Module):
 class MLP1D(nn.Module):
     """MNIST-1D paper's MLP: 40 -> 100 -> 100 -> 10."""
 
-    def __init__(self, activation: str, width: int = 100) -> None:
+    def __init__(self, activation: str, impl: str = "torch", width: int = 100) -> None:
         super().__init__()
         self.fc1 = nn.Linear(40, width)
         self.fc2 = nn.Linear(width, width)
         self.fc3 = nn.Linear(width, 10)
-        self.act1, self.act2 = activation_module(activation), activation_module(activation)
+        self.act1, self.act2 = activation_module(activation, impl), activation_module(activation, impl)
 
     def probe_layers(self) -> tuple[nn.Parameter, nn.Parameter]:
         return self.fc1.weight, self.fc3.weight
@@ -73,13 +76,13 @@ class MLP1D(nn.Module):
 class CNN1D(nn.Module):
     """MNIST-1D paper's CNN: Conv1d(1,25,5,s2,p1) -> Conv1d(25,25,3,s2,p1) x2 -> linear(125 -> 10)."""
 
-    def __init__(self, activation: str, channels: int = 25) -> None:
+    def __init__(self, activation: str, impl: str = "torch", channels: int = 25) -> None:
         super().__init__()
         self.conv1 = nn.Conv1d(1, channels, 5, stride=2, padding=1)
         self.conv2 = nn.Conv1d(channels, channels, 3, stride=2, padding=1)
         self.conv3 = nn.Conv1d(channels, channels, 3, stride=2, padding=1)
         self.fc2 = nn.Linear(channels * 5, 10)
-        self.act1, self.act2, self.act3 = (activation_module(activation) for _ in range(3))
+        self.act1, self.act2, self.act3 = (activation_module(activation, impl) for _ in range(3))
 
     def probe_layers(self) -> tuple[nn.Parameter, nn.Parameter]:
         return self.conv1.weight, self.fc2.weight
@@ -90,19 +93,13 @@ class CNN1D(nn.Module):
         return self.fc2(x.flatten(1))
 
 
-def _build(task: str, model: str, activation: str) -> tuple[nn.Module, ArrayDataset]:
+def _build(task: str, model: str, activation: str, impl: str) -> tuple[nn.Module, ArrayDataset]:
     _check_plain(activation, task)
+    if model not in MODELS.get(task, ()):
+        raise ValueError(f"{task} models are {', '.join(MODELS.get(task, ()))} (got {model!r})")
     if task == "digits":
-        if model != "cnn":
-            raise ValueError(f"digits has one model, 'cnn' (got {model!r})")
-        return DigitsCNN(activation), digits()
-    if task == "mnist1d":
-        if model == "mlp":
-            return MLP1D(activation), mnist1d()
-        if model == "cnn":
-            return CNN1D(activation), mnist1d()
-        raise ValueError(f"mnist1d models are 'mlp' and 'cnn' (got {model!r})")
-    raise ValueError(f"not a vision task: {task!r}")
+        return DigitsCNN(activation, impl), digits()
+    return (MLP1D if model == "mlp" else CNN1D)(activation, impl), mnist1d()
 
 
 def prepare_vision(config: dict[str, Any]) -> ArrayDataset:
@@ -123,7 +120,7 @@ def run_vision(config: dict[str, Any], seed: int,
     task = config["task"]
     c = {**(DIGITS_DEFAULTS if task == "digits" else MNIST1D_DEFAULTS), **config}
     torch.manual_seed(seed)
-    model, data = _build(task, c["model"], c["activation"])
+    model, data = _build(task, c["model"], c["activation"], c["impl"])
     opt = torch.optim.Adam(model.parameters(), lr=c["lr"])
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
