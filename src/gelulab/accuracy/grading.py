@@ -224,4 +224,5 @@ def profile_edges(dt: DType) -> np.ndarray:
     """The lower-magnitude x of each profile bucket (bit pattern with the low bits cleared), float64."""
     shift = dt.bits - PROFILE_BITS
     patterns = (np.arange(1 << PROFILE_BITS, dtype=np.int64) << shift).astype(dt.uint)
-    return patterns.view(dt.numpy).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # ml_dtypes warns when casting NaN payloads
+        return patterns.view(dt.numpy).astype(np.float64)

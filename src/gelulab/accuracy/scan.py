@@ -120,13 +120,14 @@ class ChunkResult:
     index: int
     inputs: int
     seconds: float
+    cpu_seconds: float
     reference: ReferenceStats
     stats: dict[str, GradeStats]
 
 
 def grade_chunk(spec: ScanSpec, index: int) -> ChunkResult:
     """Grade every implementation of ``spec`` on chunk ``index``."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     dt = spec.dt
     x = dt.from_ordinals(spec.chunk_ordinals(index))
     rng = np.random.default_rng([index, spec.start, spec.stride])
@@ -139,7 +140,7 @@ def grade_chunk(spec: ScanSpec, index: int) -> ChunkResult:
         stats[name] = grade(x, computed, ref.exact, ref.rounded, dt)
     rs = ReferenceStats(ref.escalated, ref.tie_resolved, ref.verified, ref.verify_worst_float64_ulps,
                         ref.verify_failures, ref.escalated_examples)
-    return ChunkResult(index, int(x.size), time.perf_counter() - start, rs, stats)
+    return ChunkResult(index, int(x.size), time.perf_counter() - start, time.process_time() - cpu_start, rs, stats)
 
 
 @dataclass
@@ -149,7 +150,8 @@ class ScanResult:
     spec: ScanSpec
     done: set[int] = field(default_factory=set)
     inputs_done: int = 0
-    compute_seconds: float = 0.0  # summed over chunks (all workers)
+    compute_seconds: float = 0.0  # wall time summed over chunks (all workers)
+    cpu_seconds: float = 0.0  # CPU time summed over chunks: what a scan costs on an idle machine
     wall_seconds: float = 0.0  # summed over sessions
     reference: ReferenceStats = field(default_factory=ReferenceStats)
     results: dict[str, GradeStats] = field(default_factory=dict)
@@ -166,6 +168,7 @@ class ScanResult:
         self.done.add(chunk.index)
         self.inputs_done += chunk.inputs
         self.compute_seconds += chunk.seconds
+        self.cpu_seconds += chunk.cpu_seconds
         self.reference.merge(chunk.reference)
         for name, s in chunk.stats.items():
             self.results.setdefault(name, GradeStats()).merge(s)
@@ -180,6 +183,7 @@ class ScanResult:
             "inputs_total": self.spec.n_inputs,
             "inputs_done": self.inputs_done,
             "compute_seconds": self.compute_seconds,
+            "cpu_seconds": self.cpu_seconds,
             "wall_seconds": self.wall_seconds,
             "workers": self.workers,
             "started_at": self.started_at,
@@ -196,6 +200,7 @@ class ScanResult:
         spec = ScanSpec(**{**d["spec"], "impls": tuple(d["spec"]["impls"])})
         done = {i for a, b in d["done_chunks"] for i in range(a, b + 1)}
         return cls(spec=spec, done=done, inputs_done=d["inputs_done"], compute_seconds=d["compute_seconds"],
+                   cpu_seconds=d.get("cpu_seconds", 0.0),
                    wall_seconds=d["wall_seconds"], reference=ReferenceStats(**d["reference"]),
                    results={k: GradeStats.from_dict(v) for k, v in d["results"].items()}, skipped=d["skipped"],
                    started_at=d["started_at"], updated_at=d["updated_at"], workers=d.get("workers", 1))

@@ -56,6 +56,8 @@ def scan_summary(result: ScanResult) -> dict[str, Any]:
         "inputs_total": spec.n_inputs,
         "wall_seconds": result.wall_seconds,
         "compute_seconds": result.compute_seconds,
+        "cpu_seconds": result.cpu_seconds,
+        "cpu_seconds_per_million": 1e6 * result.cpu_seconds / result.inputs_done if result.inputs_done else None,
         "workers": result.workers,
         "updated_at": result.updated_at,
         "reference": {
@@ -137,4 +139,5 @@ def print_summary(result: ScanResult) -> None:
     for name, reason in d["skipped"].items():
         console.print(f"skipped {name}: {reason}")
     rate = result.inputs_done / result.wall_seconds if result.wall_seconds else 0.0
-    console.print(f"time: {result.wall_seconds:.1f} s wall on {result.workers} worker(s), {rate / 1e6:.2f} M inputs/s")
+    console.print(f"time: {result.wall_seconds:.1f} s wall on {result.workers} worker(s), {rate / 1e6:.2f} M inputs/s; "
+                  f"{result.cpu_seconds:.1f} s CPU in the chunks")

@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 
 from . import sections_functions
 from .section import ReportContext, Section, environment
+from .sections_accuracy import build as build_accuracy
 from .sections_claims import build as build_claims
 from .sections_properties import build as build_properties
 
@@ -28,6 +29,7 @@ SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("Functions", sections_functions.build),
     ("Properties", build_properties),
     ("Claims", build_claims),
+    ("Accuracy", build_accuracy),
 ]
 
 
