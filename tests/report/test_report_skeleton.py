@@ -4,14 +4,14 @@ from gelulab.report import build_report
 from gelulab.report.build import SECTIONS
 
 
-def test_quick_report_writes_html_markdown_and_the_plot(tmp_path):
-    result = build_report(tmp_path / "rep", quick=True, show_progress=False)
+def test_quick_report_writes_html_markdown_and_the_plot(quick_report):
+    result = quick_report  # built once per session (conftest.py): a quick report takes tens of seconds
     html = result.html_path.read_text()
     md = result.markdown_path.read_text()
     assert result.html_path.name == "index.html" and result.markdown_path.name == "report.md"
     assert 'id="functions"' in html and "data:image/png;base64," in html
     assert "## Functions" in md and "figures/gelu_vs_relu.png" in md
-    png = tmp_path / "rep" / "figures" / "gelu_vs_relu.png"
+    png = result.html_path.parent / "figures" / "gelu_vs_relu.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(result.sections) == len(SECTIONS)
     assert "gelu_tanh" in md  # every registered activation is in the table

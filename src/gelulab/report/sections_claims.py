@@ -41,4 +41,16 @@ def build(ctx: ReportContext) -> Section:
         "\"Monotonic: Yes\" and the approximation errors; below, the timings behind the speed claims.",
     ]
     return Section(key="claims", title="Claims", markdown="\n".join(text),
-                   rerun="gelulab claims" + (" --quick" if ctx.quick else ""), figures=figures)
+                   rerun="gelulab claims" + (" --quick" if ctx.quick else ""), figures=figures,
+                   highlights=_highlights(results, counts))
+
+
+def _highlights(results: list, counts: dict[str, int]) -> list[str]:
+    """The verdict counts, then every statement that fails or holds only in part, with its evidence."""
+    lines = [f"Of {len(results)} statements of the explainer: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+             + "."]
+    for verdict in ("fails", "holds in part"):
+        for r in (r for r in results if r.verdict == verdict):
+            quote = r.claim.quote.replace("\n", " ").strip()
+            lines.append(f"{_MARK[verdict]}: `{quote}` — {r.evidence.summary.replace(chr(10), ' ')}")
+    return lines

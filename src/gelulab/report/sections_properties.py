@@ -53,6 +53,7 @@ def build(ctx: ReportContext) -> Section:
         plot_minimum_zoom(["gelu", "gelu_tanh", "quick_gelu", "relu"], ctx.figures_dir / "gelu_minimum.png"),
         plot_approximation_errors(ctx.figures_dir / "approximation_errors.png"),
     ]
+    versus = explainer_vs_computed()
     text = [
         "Every entry is computed in this run from the formula (sympy: breakpoints, one-sided limits, limits at "
         "±∞), the float64 kernels (sign of f' on a grid, continuity on two grid steps) and the mpmath oracle "
@@ -60,7 +61,7 @@ def build(ctx: ReportContext) -> Section:
         "",
         "**The explainer's table, and what the computation says** (✗ marks a disagreement):",
         "",
-        *explainer_vs_computed(),
+        *versus,
         "",
         f"GELU decreases on {', '.join(iv.text(8) for iv in gelu.monotonicity.decreasing)} and has its global "
         f"minimum at x = {gm.x!r} (`{gm.x_hex}`), GELU = {gm.value!r} (`{gm.value_hex}`)." if gm else
@@ -79,6 +80,14 @@ def build(ctx: ReportContext) -> Section:
     ]
     if ctx.quick:
         text += ["", f"(--quick: {len(chosen)} of {len(names())} activations.)"]
+    wrong = [line.split("|")[1].strip() for line in versus[2:] if "**NO" in line]
+    highlights = [
+        f"The explainer's property table disagrees with the computation on {len(wrong)} of {len(versus) - 2} rows"
+        + (": " + ", ".join(f"**{w}**" for w in wrong) if wrong else "") + ".",
+    ]
+    if gm:
+        highlights.append(f"GELU is not monotonic: it decreases on {gelu.monotonicity.decreasing[0].text(8)} to its "
+                          f"global minimum GELU({gm.x!r}) = {gm.value!r}; ReLU never goes below 0.")
     return Section(key="properties", title="Properties", markdown="\n".join(text),
                    rerun="gelulab properties; gelulab plot --kind minimum; gelulab plot --kind errors",
-                   figures=figs)
+                   figures=figs, highlights=highlights)
