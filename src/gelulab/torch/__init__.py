@@ -12,6 +12,7 @@ implementation, so autograd, ``torch.compile`` and ``opcheck`` all work on it.
 
 from __future__ import annotations
 
+from . import cuda_kernels as _cuda_kernels  # noqa: F401  (registers the CUDA (Triton) kernels of every op)
 from . import ops
 from .functional import (
     GATED_NAMES,
