@@ -249,7 +249,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 # --- train / sweep / results ---------------------------------------------------------------------
 
 def _store_path(args: argparse.Namespace) -> str:
-    from .experiments.sweep import default_store_path
+    from .experiments.store import default_store_path
 
     return str(args.store or default_store_path())
 

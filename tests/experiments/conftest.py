@@ -13,3 +13,13 @@ TINY_VISION = {"steps": 8, "eval_every": 4}
 @pytest.fixture
 def store_path(tmp_path):
     return tmp_path / "results" / "runs.sqlite"
+
+
+@pytest.fixture
+def tiny_lm() -> dict:
+    return dict(TINY_LM)
+
+
+@pytest.fixture
+def tiny_vision() -> dict:
+    return dict(TINY_VISION)

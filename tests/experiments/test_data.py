@@ -29,7 +29,7 @@ def test_digits_split_is_fixed_and_scaled_to_unit_interval():
     d = data.digits()
     assert d.x_train.shape[1:] == (1, 8, 8) and d.x_train.dtype == np.float32
     assert len(d.y_train) + len(d.y_test) == 1797
-    assert 0.0 <= d.x_train.min() and d.x_train.max() <= 1.0
+    assert d.x_train.min() >= 0.0 and d.x_train.max() <= 1.0
     assert set(np.unique(d.y_test)) == set(range(10))
 
 

@@ -74,15 +74,13 @@ def activation_module(name: str, impl: str = "gelulab") -> nn.Module:
     canonical = canonical_activation(name)
     if impl not in IMPLS:
         raise ValueError(f"unknown activation implementation {impl!r}; use one of {', '.join(IMPLS)}")
-    from .. import torch as gt
-
-    if impl == "gelulab":
-        return gt.activation_module(canonical)
     base = GATED.get(canonical, canonical)
-    fn = torch_function(base)
-    if fn is None:
-        return gt.activation_module(canonical)
-    return TorchActivation(base, fn, gated=canonical in GATED)
+    fn = torch_function(base) if impl == "torch" else None
+    if fn is not None:
+        return TorchActivation(base, fn, gated=canonical in GATED)
+    from .. import torch as gt  # imported only when used: its kernels take seconds to load
+
+    return gt.activation_module(canonical)
 
 
 class TorchActivation(nn.Module):

@@ -18,6 +18,8 @@ LM_ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "geglu", "swiglu")
 VISION_ACTIVATIONS = ("relu", "gelu", "silu")
 DEFAULT_SEEDS = 5
 DEFAULT_WORKERS = 2
+#: Settings with a flag of their own on the command line; the others go through --set KEY=VALUE.
+FLAG_SETTINGS = ("steps", "lr", "batch_size", "model", "corpus")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,10 @@ class SweepSpec:
         parts = ["gelulab", "sweep", "--task", self.task, "--activations", ",".join(self.activations),
                  "--seeds", str(self.seeds)]
         for key, value in sorted(self.overrides.items()):
-            parts += [f"--{key.replace('_', '-')}", str(value)]
+            if key in FLAG_SETTINGS:
+                parts += [f"--{key.replace('_', '-')}", str(value)]
+            else:
+                parts += ["--set", f"{key}={value}"]
         if workers != 1:
             parts += ["--workers", str(workers)]
         if store:

@@ -22,11 +22,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .defaults import DEFAULT_SWEEP, SweepSpec
-from .stats import ExperimentSummary, better, summarise
-from .store import RunStore
-from .tasks import LOWER_IS_BETTER, experiment_hash, make_config
+from .store import RunStore, default_store_path
+
+if TYPE_CHECKING:  # the run machinery imports torch: loaded only when there are runs to judge
+    from .defaults import SweepSpec
+    from .stats import ExperimentSummary
 
 KEYS = ("gelu_better_language", "relu_better_vision", "relu_small_models", "silu_replacing_relu",
         "gelu_gradient_flow")
@@ -55,6 +57,9 @@ CLAIMS: dict[str, Claim] = {
 
 
 def _default_hashes() -> dict[str, SweepSpec]:
+    from .defaults import DEFAULT_SWEEP
+    from .tasks import experiment_hash, make_config
+
     return {experiment_hash(make_config(s.task, s.activations[0], **s.overrides)): s for s in DEFAULT_SWEEP}
 
 
@@ -87,6 +92,8 @@ def _fmt_ci(value: float, half: float, metric: str) -> str:
 
 def judge(claim: Claim, summaries: Sequence[ExperimentSummary]) -> tuple[str, list[str]] | None:
     """(verdict, one clause of numbers per experiment) or None when no experiment has both activations."""
+    from .stats import better
+
     chosen = select_experiments(summaries, claim.tasks, (claim.favoured, claim.other))
     if not chosen:
         return None
@@ -122,6 +129,8 @@ def judge(claim: Claim, summaries: Sequence[ExperimentSummary]) -> tuple[str, li
 
 
 def _command(claim: Claim) -> str:
+    from .defaults import DEFAULT_SWEEP
+
     specs = [s for s in DEFAULT_SWEEP if s.task in claim.tasks]
     tasks = sorted({s.task for s in specs})
     return " && ".join([*(s.command() for s in specs), f"gelulab results --task {','.join(tasks)}"])
@@ -134,13 +143,16 @@ def training_evidence(key: str, store_path: str | os.PathLike[str] | None = None
     """
     if key not in CLAIMS:
         raise KeyError(f"unknown training claim {key!r}; known: {', '.join(KEYS)}")
-    from .sweep import default_store_path
-
     path = Path(store_path) if store_path is not None else default_store_path()
     if not path.exists():
         return None
     with RunStore(path, readonly=True) as store:
         runs = store.runs()
+    if not runs:
+        return None
+    from .stats import summarise
+    from .tasks import LOWER_IS_BETTER
+
     claim = CLAIMS[key]
     result = judge(claim, summarise(runs, baseline="relu"))
     if result is None:

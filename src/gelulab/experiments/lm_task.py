@@ -9,6 +9,7 @@ activations see the same batches in the same order: their losses can be compared
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -96,6 +97,7 @@ def run_lm(config: dict[str, Any], seed: int, on_step: Callable[[int, int], None
     # a fixed sixth of the validation windows for the learning curve; the full set at the end
     curve_x, curve_y = val_x[::6], val_y[::6]
     rng = np.random.default_rng(seed)
+    order_digest = hashlib.sha256()  # stored with the run: paired runs must show the same data order
     offsets = torch.arange(c["block_size"])
     first, last = model.blocks[0].attn.qkv.weight, model.blocks[-1].ffn.w_out.weight
     curves: dict[str, list[tuple[int, float]]] = {"train_loss": [], "val_loss": []}
@@ -104,7 +106,9 @@ def run_lm(config: dict[str, Any], seed: int, on_step: Callable[[int, int], None
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, steps, c["lr"], c["warmup"])
-        starts = torch.from_numpy(rng.integers(0, len(train) - c["block_size"] - 1, size=c["batch_size"]))
+        starts_np = rng.integers(0, len(train) - c["block_size"] - 1, size=c["batch_size"])
+        order_digest.update(starts_np.tobytes())
+        starts = torch.from_numpy(starts_np)
         idx = starts[:, None] + offsets
         _, loss = model(train[idx], train[idx + 1])
         opt.zero_grad(set_to_none=True)
@@ -131,4 +135,5 @@ def run_lm(config: dict[str, Any], seed: int, on_step: Callable[[int, int], None
     return RunOutcome(metrics=metrics, curves=curves, n_params=model.num_params(),
                       extra={"ffn_params": model.ffn_params(), "ffn_width": gcfg.ffn_width(),
                              "vocab_size": corpus.vocab_size, "corpus": corpus.source,
-                             "val_characters": int(val_y.numel())})
+                             "val_characters": int(val_y.numel()),
+                             "data_order_sha256": order_digest.hexdigest()[:16]})

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
+from .activations import GATED
 from .store import RunRecord
 from .tasks import LOWER_IS_BETTER, METRICS, TASKS, experiment_label
 
@@ -125,6 +126,14 @@ class ExperimentSummary:
         }
 
 
+def _display_rank(activation: str) -> int:
+    """Registry order for plain activations, then the gated units."""
+    from ..functions import names
+
+    order = [*names(), *sorted(GATED)]
+    return order.index(activation) if activation in order else len(order)
+
+
 def summarise(runs: Sequence[RunRecord], baseline: str = "relu") -> list[ExperimentSummary]:
     """Group runs by experiment; per activation mean ± CI of each metric and the paired test vs baseline."""
     groups: dict[tuple[str, str], list[RunRecord]] = {}
@@ -140,7 +149,7 @@ def summarise(runs: Sequence[RunRecord], baseline: str = "relu") -> list[Experim
         settings = {k: v for k, v in members[0].config.items() if k not in ("activation",)}
         summary = ExperimentSummary(task, experiment_label(members[0].config), ehash, settings,
                                     baseline if base else None, metrics)
-        for act in sorted(by_act, key=lambda a: (a != baseline, a)):
+        for act in sorted(by_act, key=lambda a: (a != baseline, _display_rank(a), a)):
             seeded = by_act[act]
             est = {m: mean_ci([r.metrics[m] for r in seeded.values()]) for m in metrics}
             vs = {}

@@ -60,6 +60,11 @@ CREATE TABLE curves (
 """
 
 
+def default_store_path() -> Path:
+    """``$GELULAB_STORE`` if set, else ``results/gelulab.sqlite`` relative to the working directory."""
+    return Path(os.environ.get("GELULAB_STORE", DEFAULT_STORE))
+
+
 class StoreError(Exception):
     """The store file cannot be used (corrupt, foreign, or from a newer gelulab); it was not modified."""
 

@@ -14,7 +14,6 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Any
 
 from .store import RunRecord, RunStore
@@ -177,9 +176,3 @@ def _sweep_ray(pending: Sequence[PlannedRun], finish: Callable, workers: int, th
     finally:
         if started_here:
             ray.shutdown()
-
-
-def default_store_path() -> Path:
-    from .store import DEFAULT_STORE
-
-    return Path(os.environ.get("GELULAB_STORE", DEFAULT_STORE))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -133,11 +134,13 @@ def execute_run(config: dict[str, Any], seed: int, threads: int = 1,
     torch.set_num_threads(max(1, threads))
     spec = TASKS[config["task"]]
     spec.prepare(config)
+    # The first optimizer built in a process imports torch._dynamo (seconds): keep that out of the timing.
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     start = time.perf_counter()  # wall time of the training itself, data generation excluded
     outcome = spec.runner(config, seed, on_step=on_step)
     wall = time.perf_counter() - start
     return RunRecord(config_hash=config_hash(config), experiment_hash=experiment_hash(config), seed=seed,
                      task=config["task"], activation=config["activation"], config=config,
                      metrics=outcome.metrics, n_params=outcome.n_params, curves=outcome.curves,
-                     extra={**outcome.extra, "threads": threads}, versions=library_versions(),
+                     extra={**outcome.extra, "threads": threads, "pid": os.getpid()}, versions=library_versions(),
                      wall_seconds=wall)

@@ -8,6 +8,7 @@ minibatch order (a NumPy generator of its own), so runs differing only in activa
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -125,6 +126,7 @@ def run_vision(config: dict[str, Any], seed: int,
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
     rng = np.random.default_rng(seed)
+    order_digest = hashlib.sha256()  # stored with the run: paired runs must show the same data order
     curves: dict[str, list[tuple[int, float]]] = {"train_loss": [], "test_loss": [], "test_acc": []}
     log_ratio_sum, smoothed = 0.0, None
     steps, n = int(c["steps"]), len(y_train)
@@ -132,7 +134,9 @@ def run_vision(config: dict[str, Any], seed: int,
     for step in range(steps):
         if cursor + c["batch_size"] > n:  # epoch boundary: a fresh permutation from the run's generator
             order, cursor = rng.permutation(n), 0
-        batch = torch.from_numpy(order[cursor : cursor + c["batch_size"]])
+        batch_np = order[cursor : cursor + c["batch_size"]]
+        order_digest.update(batch_np.tobytes())
+        batch = torch.from_numpy(batch_np)
         cursor += c["batch_size"]
         loss = F.cross_entropy(model(x_train[batch]), y_train[batch])
         opt.zero_grad(set_to_none=True)
@@ -157,4 +161,5 @@ def run_vision(config: dict[str, Any], seed: int,
                "grad_flow_log_ratio": log_ratio_sum / steps}
     n_params = sum(p.numel() for p in model.parameters())
     return RunOutcome(metrics=metrics, curves=curves, n_params=n_params,
-                      extra={"dataset": data.source, "n_train": n, "n_test": len(y_test)})
+                      extra={"dataset": data.source, "n_train": n, "n_test": len(y_test),
+                             "data_order_sha256": order_digest.hexdigest()[:16]})

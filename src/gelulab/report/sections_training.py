@@ -10,14 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..experiments.defaults import DEFAULT_SWEEP, DEFAULT_WORKERS, QUICK_SWEEP, plan_of
-from ..experiments.evidence import CLAIMS, judge
-from ..experiments.plots import plot_learning_curves
-from ..experiments.stats import summarise
-from ..experiments.store import RunStore
-from ..experiments.sweep import default_store_path, run_sweep
-from ..experiments.tables import markdown_table
-from ..experiments.tasks import experiment_hash, make_config
 from .section import ReportContext, Section
 
 #: The explainer's sentences each training claim answers.
@@ -53,6 +45,16 @@ def _scale_note(lm_summary, lm_params: int | None) -> str:
 
 
 def build(ctx: ReportContext) -> Section:
+    # the training stack imports torch: loaded when the section is built, not when the report module is
+    from ..experiments.defaults import DEFAULT_SWEEP, DEFAULT_WORKERS, QUICK_SWEEP, plan_of
+    from ..experiments.evidence import CLAIMS, judge
+    from ..experiments.plots import plot_learning_curves
+    from ..experiments.stats import summarise
+    from ..experiments.store import RunStore, default_store_path
+    from ..experiments.sweep import run_sweep
+    from ..experiments.tables import markdown_table
+    from ..experiments.tasks import experiment_hash, make_config
+
     if ctx.quick:
         specs, store_path, workers = QUICK_SWEEP, ctx.out_dir / "training.sqlite", 1
     else:
