@@ -18,7 +18,7 @@ from ..accuracy.grading import GradeStats
 from ..accuracy.plot import plot_scan
 from ..accuracy.scan import DEFAULT_RESULTS_DIR
 from ..accuracy.summary import format_ulp
-from .section import ReportContext, Section
+from .section import COMPUTED_NOW, ReportContext, Section
 
 FUNCTION = "gelu"
 DTYPES = ("float32", "bfloat16", "float16")
@@ -134,4 +134,33 @@ def build(ctx: ReportContext) -> Section:
         "scale (negative x on the left); the dashed line is 0.5 ulp, the bound of correct rounding.",
     ])
     rerun = "gelulab accuracy --dtype bfloat16; gelulab accuracy --dtype float32 --exhaustive --impl gelulab torch"
-    return Section(key="accuracy", title="Accuracy", markdown=text, rerun=rerun, figures=figures)
+    return Section(key="accuracy", title="Accuracy", markdown=text, rerun=rerun, figures=figures,
+                   highlights=_highlights(rows), data_source=_data_source(rows))
+
+
+def _highlights(rows: list[Row]) -> list[str]:
+    """Per dtype, GELU itself (f): the fraction correctly rounded and the worst ulp of each implementation."""
+    lines = []
+    for dtype in DTYPES:
+        got = [r for r in rows if r.dtype == dtype and r.order == 0]
+        if not got:
+            continue
+        parts = []
+        for r in got:
+            s = r.stats
+            frac = s.finite_correct / s.finite_count if s.finite_count else float("nan")
+            parts.append(f"{r.impl} {100 * frac:.4f} % correctly rounded (worst {format_ulp(s.max_ulp)} ulp)")
+        lines.append(f"GELU in {dtype} ({got[0].scope}): " + "; ".join(parts) + ".")
+    return lines
+
+
+def _data_source(rows: list[Row]) -> str:
+    stored = sorted({r.source for r in rows if r.source != "computed"})
+    if not stored:
+        return COMPUTED_NOW
+    computed = any(r.source == "computed" for r in rows)
+    ages = sorted({src.rsplit(", ", 1)[-1] for src in stored})  # a source reads "stored `dir/file`, <age>"
+    dirs = sorted({src.split("`")[1].split("/")[0] for src in stored if "`" in src})
+    return (f"{len(stored)} stored scan file{'s' if len(stored) > 1 else ''} from {', '.join(dirs)}/ "
+            f"({', '.join(ages)}; each row's file is in the table)" + ("; the rest computed in this build"
+                                                                       if computed else ""))
