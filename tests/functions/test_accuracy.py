@@ -15,11 +15,12 @@ import gelulab as gl
 from gelulab.accuracy.sampled import measure
 from gelulab.accuracy.sampler import sample_inputs
 
-# Worst float64 error allowed, in ulps. 2 ulp is the goal; where the float64 kernel chains
-# several correctly rounded library calls (erfcx, exp, log1p) the bound is the measured
-# worst case rounded up, as reported by `python -m gelulab.accuracy.sampled`.
+# Worst float64 error allowed, in ulps. Where long double is wider than double (x86) the float64
+# kernels run in it and every function is within 2 ulp. Elsewhere the double-only kernels chain a
+# few correctly rounded library calls (erfcx, exp, log1p); their bounds are the worst cases
+# measured with `python -m gelulab.accuracy.sampled --dtype float64`, rounded up.
 FLOAT64_ULP = 2.0
-FLOAT64_ULP_MEASURED = {
+FLOAT64_ULP_DOUBLE_ONLY = {
     ("gelu", 0): 6, ("gelu", 1): 6, ("gelu", 2): 4,
     ("gelu_tanh", 0): 4, ("gelu_tanh", 1): 7, ("gelu_tanh", 2): 11,
     ("quick_gelu", 0): 3, ("quick_gelu", 1): 5, ("quick_gelu", 2): 8,
@@ -27,6 +28,13 @@ FLOAT64_ULP_MEASURED = {
     ("mish", 0): 4, ("mish", 1): 8, ("mish", 2): 9,
     ("softplus", 2): 4,
 }
+LONG_DOUBLE_IS_WIDER = np.finfo(np.longdouble).nmant > 52
+
+
+def float64_bound(name: str, order: int) -> float:
+    if LONG_DOUBLE_IS_WIDER:
+        return FLOAT64_ULP
+    return FLOAT64_ULP_DOUBLE_ONLY.get((name, order), FLOAT64_ULP)
 
 
 def _hard_cases() -> list[dict]:
@@ -57,15 +65,14 @@ def test_narrow_dtypes_are_correctly_rounded_on_the_sampler(name, dtype, order):
 @pytest.mark.parametrize("name", gl.names())
 def test_float64_error_is_bounded_in_ulps(name, order):
     result = measure(name, "float64", order, sample_inputs("float64", name, n_random=150))
-    bound = FLOAT64_ULP_MEASURED.get((name, order), FLOAT64_ULP)
-    assert result.worst_ulp <= bound, (result.worst_x, result.worst_ulp)
+    assert result.worst_ulp <= float64_bound(name, order), (result.worst_x, result.worst_ulp)
 
 
 def test_gelu_far_left_tail_keeps_full_relative_accuracy():
     # x = -37.5: gelu ~ -1.1e-306, a normal float64. 1 + erf cancels to 0 there and a rounded
     # x/sqrt(2) would cost ~1400 ulp; the double-double argument keeps it within a few ulp.
     result = measure("gelu", "float64", 0, np.array([-37.5, -30.1, -20.3, -9.9]))
-    assert result.worst_ulp <= FLOAT64_ULP_MEASURED[("gelu", 0)]
+    assert result.worst_ulp <= float64_bound("gelu", 0)
     assert gl.gelu(-37.5) < 0
 
 

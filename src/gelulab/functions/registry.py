@@ -64,12 +64,13 @@ _SPECS: list[ActivationSpec] = [
         latex=r"x\,\Phi(x) = \tfrac{1}{2}\,x\left(1 + \operatorname{erf}\left(x/\sqrt{2}\right)\right)",
         summary="Gaussian Error Linear Unit, exact (erf) form (Hendrycks & Gimpel 2016).",
         domain_notes="All reals. Evaluated as x*erfc(-x/sqrt2)/2 for x < 0; gelu(x) = x above ~8.3 (float64).",
-        kernels=(gaussian.gelu, gaussian.gelu_derivative, gaussian.gelu_second_derivative),
+        kernels=gaussian.gelu_kernels,
         # evaluate=False: sympy would rewrite erfc(-z) as 2 - erfc(z), which cancels for x < 0.
         symbolic=lambda x: x * _sympy().erfc(-x / _sympy().sqrt(2), evaluate=False) / 2,
         limits={0: (-0.0, INF), 1: (-0.0, 1.0), 2: (-0.0, -0.0)},
         smooth=True,
         family="gaussian",
+        extended=True,
         documented={"monotonic": False, "smooth": True, "negative_outputs": True},
     ),
     ActivationSpec(
@@ -85,6 +86,7 @@ _SPECS: list[ActivationSpec] = [
         limits={0: (-0.0, INF), 1: (-0.0, 1.0), 2: (0.0, 0.0)},
         smooth=True,
         family="logistic",
+        extended=True,
         documented={"monotonic": False, "smooth": True, "negative_outputs": True},
     ),
     ActivationSpec(
@@ -98,6 +100,7 @@ _SPECS: list[ActivationSpec] = [
         limits={0: (-0.0, INF), 1: (-0.0, 1.0), 2: (0.0, 0.0)},
         smooth=True,
         family="logistic",
+        extended=True,
         documented={"monotonic": False, "smooth": True, "negative_outputs": True},
     ),
     ActivationSpec(
@@ -163,6 +166,7 @@ _SPECS: list[ActivationSpec] = [
         limits={0: (-1.0, INF), 1: (0.0, 1.0), 2: (0.0, 0.0)},
         smooth=False,
         family="exponential",
+        extended=True,
         documented={"monotonic": True, "smooth": False, "negative_outputs": True},
     ),
     ActivationSpec(
@@ -182,6 +186,7 @@ _SPECS: list[ActivationSpec] = [
         },
         smooth=False,
         family="exponential",
+        extended=True,
         documented={"monotonic": True, "smooth": False, "negative_outputs": True},
     ),
     ActivationSpec(
@@ -195,6 +200,7 @@ _SPECS: list[ActivationSpec] = [
         limits={0: (0.0, INF), 1: (0.0, 1.0), 2: (0.0, 0.0)},
         smooth=True,
         family="logistic",
+        extended=True,
         documented={"monotonic": True, "smooth": True, "negative_outputs": False},
     ),
     ActivationSpec(
@@ -208,6 +214,7 @@ _SPECS: list[ActivationSpec] = [
         limits={0: (-0.0, INF), 1: (-0.0, 1.0), 2: (0.0, 0.0)},
         smooth=True,
         family="logistic",
+        extended=True,
         documented={"monotonic": False, "smooth": True, "negative_outputs": True},
     ),
     ActivationSpec(
@@ -221,6 +228,7 @@ _SPECS: list[ActivationSpec] = [
         limits={0: (-0.0, INF), 1: (-0.0, 1.0), 2: (0.0, 0.0)},
         smooth=True,
         family="logistic",
+        extended=True,
         documented={"monotonic": False, "smooth": True, "negative_outputs": True},
     ),
     ActivationSpec(

@@ -29,6 +29,7 @@ _SCAN = (-8.0, 8.0, 321)  # where roots are looked for: a uniform grid, then ref
 _WIDTH = 0.45  # half-width of a patch, relative to |x0| (keeps x - x0_hi exact)
 _MAX_HALF_WIDTH = 0.6
 _FIT_DPS = 40
+_LONGDOUBLE_IS_WIDER = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,16 @@ class RootPatch:
     root_hi: float
     root_lo: float
     half_width: float
-    coefficients: tuple[float, ...]  # Q(d), highest degree first
+    coefficients: tuple[float, ...]  # Q(d), highest degree first (high parts)
+    coefficients_lo: tuple[float, ...]  # the rest of each coefficient
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         d_hi = x - self.root_hi  # exact: x is within a factor 2 of the root
+        if _LONGDOUBLE_IS_WIDER:
+            # Horner in long double with double-double coefficients: about 2**-60 relative.
+            coef = np.asarray(self.coefficients, np.longdouble) + np.asarray(self.coefficients_lo, np.longdouble)
+            d = d_hi.astype(np.longdouble) - np.longdouble(self.root_lo)
+            return (d * np.polyval(coef, d)).astype(np.float64)
         q = np.polyval(np.asarray(self.coefficients), d_hi - self.root_lo)
         p, e = two_prod(d_hi, q)  # (d_hi - root_lo) * q without rounding d
         return p + (e - self.root_lo * q)
@@ -88,7 +95,9 @@ def _fit(name: str, order: int, root: mpmath.mpf) -> RootPatch:
                 break
         r_hi = float(root)
         r_lo = float(root - mpmath.mpf(r_hi))
-    return RootPatch(r_hi, r_lo, float(half), tuple(float(c) for c in poly))
+        hi = tuple(float(c) for c in poly)
+        lo = tuple(float(c - mpmath.mpf(h)) for c, h in zip(poly, hi, strict=True))
+    return RootPatch(r_hi, r_lo, float(half), hi, lo)
 
 
 @cache

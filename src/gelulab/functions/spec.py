@@ -23,6 +23,7 @@ _ORDER_WORDS = {0: "forward", 1: "first derivative", 2: "second derivative"}
 # Below this |x| a forward value of the form c1*x + c2*x**2 is exactly c1*x in float64, so a
 # narrowing cast would round ties to even instead of towards the c2*x**2 term.
 _TINY = 2.0**-60
+_LONGDOUBLE_IS_WIDER = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
 
 
 def _bfloat16_dtype() -> np.dtype | None:
@@ -83,6 +84,9 @@ class ActivationSpec:
     smooth: bool
     family: str
     documented: Mapping[str, Any] = field(default_factory=dict)
+    #: the kernels also run on np.longdouble arrays (exp/log1p/expm1 only, no scipy calls): float64
+    #: results are then computed with a 64-bit significand on x86 and rounded once.
+    extended: bool = False
 
     def __call__(self, x: Any) -> Any:
         return self.evaluate(x, 0)
@@ -101,18 +105,28 @@ class ActivationSpec:
         if order not in ORDERS:
             raise ValueError(f"{self.name}: derivative order must be 0, 1 or 2, got {order!r}")
         arr, dtype, scalar = _as_float_array(x, self.name)
-        y = self.evaluate_float64(arr.astype(np.float64), order)
+        y = self.evaluate_float64(arr.astype(np.float64), order, extended=dtype == np.float64)
         if dtype != np.float64 and order == 0:
             y = _break_tiny_ties(self, arr.astype(np.float64), y)
         out = round_float64_to(y, dtype)
         return out[()] if scalar else out
 
-    def evaluate_float64(self, x64: np.ndarray, order: int) -> np.ndarray:
-        """The float64 result (before narrowing) for a float64 array."""
+    def evaluate_float64(self, x64: np.ndarray, order: int, extended: bool = False) -> np.ndarray:
+        """The float64 result (before narrowing) for a float64 array.
+
+        ``extended``: where the kernels support it and the platform's long double is wider than
+        double (x86: 64-bit significand), evaluate in long double and round once; about 2x slower,
+        for float64 outputs. Narrower outputs do not need it: their rounding has 29+ bits of slack.
+        """
         from .root_patches import apply_root_patches
 
+        shape = np.shape(x64)
+        x64 = np.ascontiguousarray(x64, dtype=np.float64).reshape(-1)  # kernels see 1-d arrays only
         with np.errstate(all="ignore"):
-            y = np.asarray(self.kernels[order](x64), dtype=np.float64)
+            if extended and self.extended and _LONGDOUBLE_IS_WIDER:
+                y = np.asarray(self.kernels[order](x64.astype(np.longdouble))).astype(np.float64)
+            else:
+                y = np.asarray(self.kernels[order](x64), dtype=np.float64)
             y = np.array(np.broadcast_to(y, x64.shape), dtype=np.float64)
             if self.smooth and order > 0:
                 apply_root_patches(self, order, x64, y)
@@ -120,7 +134,7 @@ class ActivationSpec:
             y[x64 == -np.inf] = lo
             y[x64 == np.inf] = hi
             y[np.isnan(x64)] = np.nan
-        return y
+        return y.reshape(shape)
 
     def describe(self) -> dict[str, Any]:
         return {
