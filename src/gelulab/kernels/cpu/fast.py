@@ -4,7 +4,7 @@ Method (CORE-MATH's, in miniature):
 
 1. each float32 input is widened to float64 and the function is evaluated there with the
    branch-free polynomials of :mod:`gelulab.functions.fast_erfc` (Gaussian tail, exponential),
-   so the loop vectorises (no libm call, no table gathers) and runs on every core (``prange``);
+   so the loop vectorises (no libm call, no table gathers) and runs on every core (threads);
 2. the float64 value is rounded once to float32;
 3. a cheap rounding test asks whether the float64 value lies within the kernel's error bound of
    a float32 rounding boundary (a midpoint between two floats). Only then could the rounding be
@@ -25,9 +25,12 @@ round the right way.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
-from numba import literally, njit, prange, types
+from numba import literally, njit, types
 from numba.extending import intrinsic
 
 from ...functions import fast_erfc as fe
@@ -269,12 +272,12 @@ def _slope(kind, x):
 
 
 # --- loop drivers -----------------------------------------------------------------------------
-
-# Each parallel loop hands contiguous slices to a serial block function: LLVM vectorises a loop
-# over a slice, but not one whose bounds mix the chunk index with the array size.
+# Serial, GIL-free block functions; the Python wrappers below run them on a thread pool, one
+# contiguous range per task. (numba's prange would do the same, but compiling parallel loops for
+# every function costs several seconds each, which every fresh test run and CI job would pay.)
 
 @njit(**_OPTS)
-def _forward_block(kind, x, out):
+def _forward_span(kind, x, out):
     hard = 0
     for i in range(x.size):
         xi = np.float64(x[i])
@@ -284,18 +287,18 @@ def _forward_block(kind, x, out):
     return hard
 
 
-@njit(parallel=True, **_OPTS)
-def _forward_loop(kind, x, out, counts):
+@njit(**_OPTS)
+def _forward_block(kind, x, out, counts, c0, c1):
+    """Chunks c0..c1 of x (CHUNK elements each): values into out, hard counts into counts."""
     literally(kind)
-    n = x.size
-    for c in prange(counts.size):
-        start = c * CHUNK
-        stop = min(n, start + CHUNK)
-        counts[c] = _forward_block(kind, x[start:stop], out[start:stop])
+    for c in range(c0, c1):
+        a = c * CHUNK
+        b = min(x.size, a + CHUNK)
+        counts[c] = _forward_span(kind, x[a:b], out[a:b])
 
 
 @njit(**_OPTS)
-def _backward_block(kind, g, x, out):
+def _backward_span(kind, g, x, out):
     hard = 0
     for i in range(x.size):
         xi = np.float64(x[i])
@@ -307,14 +310,13 @@ def _backward_block(kind, g, x, out):
     return hard
 
 
-@njit(parallel=True, **_OPTS)
-def _backward_loop(kind, g, x, out, counts):
+@njit(**_OPTS)
+def _backward_block(kind, g, x, out, counts, c0, c1):
     literally(kind)
-    n = x.size
-    for c in prange(counts.size):
-        start = c * CHUNK
-        stop = min(n, start + CHUNK)
-        counts[c] = _backward_block(kind, g[start:stop], x[start:stop], out[start:stop])
+    for c in range(c0, c1):
+        a = c * CHUNK
+        b = min(x.size, a + CHUNK)
+        counts[c] = _backward_span(kind, g[a:b], x[a:b], out[a:b])
 
 
 @njit(inline="always", **_OPTS)
@@ -335,14 +337,14 @@ def _gated_forward_row(kind, a, b, out):
     return hard
 
 
-@njit(parallel=True, **_OPTS)
-def _gated_forward_loop(kind, x, out, counts, rows_per_block):
+@njit(**_OPTS)
+def _gated_forward_rows(kind, x, out, counts, rows_per_chunk, c0, c1):
+    """Row chunks c0..c1: f(a) * b into out, hard counts into counts."""
     literally(kind)
-    m, n2 = x.shape
-    n = n2 // 2
-    for c in prange(counts.size):
+    n = x.shape[1] // 2
+    for c in range(c0, c1):
         hard = 0
-        for r in range(c * rows_per_block, min(m, (c + 1) * rows_per_block)):
+        for r in range(c * rows_per_chunk, min(x.shape[0], (c + 1) * rows_per_chunk)):
             hard += _gated_forward_row(kind, x[r, :n], x[r, n:], out[r])
         counts[c] = hard
 
@@ -369,61 +371,20 @@ def _gated_backward_row(kind, g, a, b, out_a, out_b):
     return hard
 
 
-@njit(parallel=True, **_OPTS)
-def _gated_backward_loop(kind, g, x, out, counts, rows_per_block):
+@njit(**_OPTS)
+def _gated_backward_rows(kind, g, x, out, counts, rows_per_chunk, c0, c1):
     literally(kind)
-    m, n2 = x.shape
-    n = n2 // 2
-    for c in prange(counts.size):
+    n = x.shape[1] // 2
+    for c in range(c0, c1):
         hard = 0
-        for r in range(c * rows_per_block, min(m, (c + 1) * rows_per_block)):
+        for r in range(c * rows_per_chunk, min(x.shape[0], (c + 1) * rows_per_chunk)):
             hard += _gated_backward_row(kind, g[r], x[r, :n], x[r, n:], out[r, :n], out[r, n:])
         counts[c] = hard
 
 
 @njit(**_OPTS)
-def _hard_forward(kind, x, start, stop):
-    found = []
-    for i in range(start, stop):
-        y, bound = _value(kind, np.float64(x[i]))
-        if _is_hard(y, bound):
-            found.append(i)
-    return np.array(found, dtype=np.int64)
-
-
-@njit(**_OPTS)
-def _hard_backward(kind, g, x, start, stop):
-    found = []
-    for i in range(start, stop):
-        gi = np.float64(g[i])
-        d, bound = _slope(kind, np.float64(x[i]))
-        if _is_hard(gi * d, abs(gi) * bound):
-            found.append(i)
-    return np.array(found, dtype=np.int64)
-
-
-@njit(**_OPTS)
-def _hard_gated(kind, g, x, r0, r1, backward):
-    """(row, column) of the hard elements of rows r0..r1 (columns index the a half)."""
-    n = x.shape[1] // 2
-    rows = []
-    cols = []
-    for r in range(r0, r1):
-        for j in range(n):
-            a = np.float64(x[r, j])
-            b = np.float64(x[r, n + j])
-            if backward:
-                h = _gated_backward_element(kind, np.float64(g[r, j]), a, b)[2]
-            else:
-                h = _gated_element(kind, a, b)[1]
-            if h:
-                rows.append(r)
-                cols.append(j)
-    return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
-
-
-@njit(**_OPTS)
 def _float64_values(kind, x, order, out, bounds):
+    literally(kind)
     for i in range(x.size):
         if order == 0:
             y, b = _value(kind, np.float64(x[i]))
@@ -436,12 +397,13 @@ def _float64_values(kind, x, order, out, bounds):
 def float64_values(name: str, x: np.ndarray, order: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The kernels' float64 value of f (order 0) or f' (order 1) before rounding, and its error bound.
 
-    For tests: the bound must hold against the mpmath oracle for the rounding test to be sound.
+    Used to find the hard inputs of a flagged chunk again, and by the tests (the bound must hold
+    against the mpmath oracle for the rounding test to be sound).
     """
     xf = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
     out = np.empty(xf.size)
     bounds = np.empty(xf.size)
-    _float64_values(KINDS[name], xf, order, out, bounds)
+    _run(_float64_values, KINDS[name], xf, order, out, bounds)
     return out.reshape(np.shape(x)), bounds.reshape(np.shape(x))
 
 
@@ -469,8 +431,49 @@ def supports(name: str, dtype: np.dtype) -> bool:
     return name in FAST_NAMES and np.dtype(dtype) == np.float32
 
 
-def _chunks(n: int, per: int) -> np.ndarray:
-    return np.zeros(max(1, -(-n // per)), dtype=np.int64)
+# --- threads -------------------------------------------------------------------------------------
+
+_threads = max(1, min(2, os.cpu_count() or 1)) if os.environ.get("GELULAB_THREADS") is None \
+    else max(1, int(os.environ["GELULAB_THREADS"]))
+_pool: ThreadPoolExecutor | None = None
+#: Below this many elements a call runs on the calling thread (a task hand-off costs ~20 us).
+_PARALLEL_MIN = 4 * CHUNK
+
+
+def set_threads(n: int) -> None:
+    """Threads the kernels use (default: min(2, cores), or $GELULAB_THREADS)."""
+    global _threads, _pool
+    n = max(1, int(n))
+    if n != _threads and _pool is not None:
+        _pool.shutdown(wait=True)
+        _pool = None
+    _threads = n
+
+
+def get_threads() -> int:
+    return _threads
+
+
+def _chunk_ranges(n: int, per: int) -> list[tuple[int, int]]:
+    """Element ranges of the chunks (``per`` items each) of n items."""
+    return [(s, min(n, s + per)) for s in range(0, n, per)] or [(0, 0)]
+
+
+def _run_chunks(task, n_chunks: int, items: int) -> np.ndarray:
+    """task(counts, c0, c1) over all chunks, split into one slice of chunks per thread."""
+    global _pool
+    counts = np.zeros(n_chunks, dtype=np.int64)
+    threads = min(_threads, n_chunks)
+    if threads == 1 or items < _PARALLEL_MIN:
+        task(counts, 0, n_chunks)
+        return counts
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="gelulab")
+    edges = np.linspace(0, n_chunks, threads + 1).astype(np.int64)
+    jobs = [_pool.submit(task, counts, int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    for job in jobs:
+        job.result()
+    return counts
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -490,16 +493,28 @@ def _finish(result: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     return out
 
 
+def _hard(y: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """NumPy twin of the kernels' rounding test (used only on flagged ranges)."""
+    with np.errstate(all="ignore"):
+        return (np.float32(y - bound) != np.float32(y + bound)) & (y == y)
+
+
+def _flagged(counts: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """Indices covered by the ranges whose hard count is not zero."""
+    return np.concatenate([np.arange(*ranges[c]) for c in np.flatnonzero(counts)] or [np.zeros(0, np.int64)])
+
+
 def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """f(x) for float32 x, correctly rounded (hard inputs recomputed on the exact path)."""
     kind = KINDS[name]
     result = _output(x.shape, out)
     xf, yf = _flat(x), result.reshape(-1)
-    counts = _chunks(xf.size, CHUNK)
-    _run(_forward_loop, kind, xf, yf, counts)
+    ranges = _chunk_ranges(xf.size, CHUNK)
+    counts = _run_chunks(lambda cs, c0, c1: _run(_forward_block, kind, xf, yf, cs, c0, c1), len(ranges), xf.size)
     if counts.any():
-        idx = np.concatenate([_hard_forward(kind, xf, int(c) * CHUNK, min(xf.size, (int(c) + 1) * CHUNK))
-                              for c in np.flatnonzero(counts)])
+        idx = _flagged(counts, ranges)
+        y, bound = float64_values(name, xf[idx], 0)
+        idx = idx[_hard(y, bound)]
         yf[idx] = reference_path.forward(name, xf[idx])
     return _finish(result, out)
 
@@ -509,23 +524,35 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     kind = KINDS[name]
     result = _output(x.shape, out)
     xf, gf, yf = _flat(x), _flat(np.broadcast_to(grad, x.shape)), result.reshape(-1)
-    counts = _chunks(xf.size, CHUNK)
-    _run(_backward_loop, kind, gf, xf, yf, counts)
+    ranges = _chunk_ranges(xf.size, CHUNK)
+    counts = _run_chunks(lambda cs, c0, c1: _run(_backward_block, kind, gf, xf, yf, cs, c0, c1), len(ranges),
+                         xf.size)
     if counts.any():
-        idx = np.concatenate([_hard_backward(kind, gf, xf, int(c) * CHUNK, min(xf.size, (int(c) + 1) * CHUNK))
-                              for c in np.flatnonzero(counts)])
+        idx = _flagged(counts, ranges)
+        d, bound = float64_values(name, xf[idx], 1)
+        g = gf[idx].astype(np.float64)
+        idx = idx[_hard(g * d, np.abs(g) * bound)]
         yf[idx] = reference_path.derivative_times(name, gf[idx], xf[idx], 1)
     return _finish(result, out)
 
 
-def _rows(x: np.ndarray) -> tuple[np.ndarray, int]:
+def _rows(x: np.ndarray) -> tuple[np.ndarray, int, list[tuple[int, int]]]:
     x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-    return x2, max(1, CHUNK // max(1, x2.shape[1] // 2))
+    per = max(1, CHUNK // max(1, x2.shape[1] // 2))
+    return x2, per, _chunk_ranges(x2.shape[0], per)
 
 
-def _hard_blocks(counts: np.ndarray, rows: int, m: int):
-    for c in np.flatnonzero(counts):
-        yield int(c) * rows, min(m, (int(c) + 1) * rows)
+def _gated_hard(name: str, a: np.ndarray, b: np.ndarray, g: np.ndarray | None) -> np.ndarray:
+    """The kernels' rounding test for f(a) * b (g None) or its two gradients, on flagged rows."""
+    fa, fbound = float64_values(name, a, 0)
+    b64 = b.astype(np.float64)
+    tiny = (np.abs(a) < _TINY) & (a != 0)
+    if g is None:
+        return _hard(fa * b64, fbound * np.abs(b64)) | tiny
+    d, dbound = float64_values(name, a, 1)
+    g64 = g.astype(np.float64)
+    gb = g64 * b64
+    return _hard(gb * d, np.abs(gb) * dbound) | _hard(g64 * fa, np.abs(g64) * fbound) | tiny
 
 
 def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -533,13 +560,15 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
     kind = KINDS[name]
     half = x.shape[-1] // 2
     result = _output((*x.shape[:-1], half), out)
-    x2, rows = _rows(x)
+    x2, per, ranges = _rows(x)
     y2 = result.reshape(x2.shape[0], half)
-    counts = _chunks(x2.shape[0], rows)
-    _run(_gated_forward_loop, kind, x2, y2, counts, rows)
-    for r0, r1 in _hard_blocks(counts, rows, x2.shape[0]):
-        r, j = _hard_gated(kind, x2[:, :half], x2, r0, r1, False)
-        y2[r, j] = reference_path.gated_forward(name, x2[r, j], x2[r, j + half])
+    counts = _run_chunks(lambda cs, c0, c1: _run(_gated_forward_rows, kind, x2, y2, cs, per, c0, c1), len(ranges),
+                         x.size)
+    if counts.any():
+        r = _flagged(counts, ranges)
+        a, b = x2[r, :half], x2[r, half:]
+        hr, hj = np.nonzero(_gated_hard(name, a, b, None))
+        y2[r[hr], hj] = reference_path.gated_forward(name, a[hr, hj], b[hr, hj])
     return _finish(result, out)
 
 
@@ -548,19 +577,16 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     kind = KINDS[name]
     half = x.shape[-1] // 2
     result = _output(x.shape, out)
-    x2, rows = _rows(x)
+    x2, per, ranges = _rows(x)
     g2 = np.ascontiguousarray(np.broadcast_to(grad, (*x.shape[:-1], half))).reshape(x2.shape[0], half)
     y2 = result.reshape(x2.shape)
-    counts = _chunks(x2.shape[0], rows)
-    _run(_gated_backward_loop, kind, g2, x2, y2, counts, rows)
-    for r0, r1 in _hard_blocks(counts, rows, x2.shape[0]):
-        r, j = _hard_gated(kind, g2, x2, r0, r1, True)
-        ga, gb = reference_path.gated_backward(name, g2[r, j], x2[r, j], x2[r, j + half])
-        y2[r, j] = ga
-        y2[r, j + half] = gb
+    counts = _run_chunks(lambda cs, c0, c1: _run(_gated_backward_rows, kind, g2, x2, y2, cs, per, c0, c1),
+                         len(ranges), x.size)
+    if counts.any():
+        r = _flagged(counts, ranges)
+        a, b, g = x2[r, :half], x2[r, half:], g2[r]
+        hr, hj = np.nonzero(_gated_hard(name, a, b, g))
+        ga, gb = reference_path.gated_backward(name, g[hr, hj], a[hr, hj], b[hr, hj])
+        y2[r[hr], hj] = ga
+        y2[r[hr], hj + half] = gb
     return _finish(result, out)
-
-
-def set_threads(n: int) -> None:
-    """Threads for the parallel loops (numba's pool; at most the machine's cores)."""
-    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))

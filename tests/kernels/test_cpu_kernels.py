@@ -1,0 +1,130 @@
+"""The float32 numba kernels agree bit for bit with the correctly rounded NumPy reference."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+from gelulab import reference
+from gelulab.accuracy.sampler import sample_inputs
+from gelulab.functions import get
+from gelulab.kernels import cpu
+from gelulab.kernels.cpu import fast, reference_path
+
+FAST = list(fast.FAST_NAMES)
+
+
+def _bits_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = np.asarray(a), np.asarray(b)
+    return (a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b))
+
+
+def _inputs(name: str, n_random: int = 1 << 15) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return np.concatenate([
+        sample_inputs(np.float32, name, n_random=2000),
+        (rng.standard_normal(n_random) * 4).astype(np.float32),
+        rng.integers(0, 2**32, n_random, dtype=np.uint64).astype(np.uint32).view(np.float32),
+    ])
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_forward_equals_the_reference_bit_for_bit(name):
+    x = _inputs(name)
+    got = fast.forward(name, x)
+    assert _bits_equal(got, get(name).evaluate(x, 0)).all()
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_grad_times_derivative_equals_the_reference_bit_for_bit(name):
+    x = _inputs(name)
+    grad = np.random.default_rng(3).standard_normal(x.size).astype(np.float32)
+    got = fast.derivative_times(name, grad, x)
+    assert _bits_equal(got, reference_path.derivative_times(name, grad, x)).all()
+    ones = fast.derivative_times(name, np.ones_like(x), x)
+    assert _bits_equal(ones, get(name).evaluate(x, 1)).all()
+
+
+@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("order", [0, 1])
+def test_error_bound_holds_against_the_oracle(name, order):
+    """The rounding test is sound only if |float64 value - exact| <= bound; check it with mpmath."""
+    x = sample_inputs(np.float32, name, n_random=120, seed=11)
+    x = x[np.isfinite(x)]
+    y, bound = fast.float64_values(name, x, order)
+    with mpmath.workdps(40):
+        for xv, yv, bv in zip(x, y, bound, strict=True):
+            exact = reference.evaluate(name, float(xv), order, dps=40)
+            if bv == 0:  # declared decided (tiny x: a nudged x/2; past the clamps): the rounding must agree
+                assert np.float32(yv) == get(name).evaluate(np.float32(xv), order), xv
+            else:
+                assert abs(mpmath.mpf(float(yv)) - exact) <= bv, (xv, float(yv), float(exact), bv)
+
+
+def test_rounding_test_flags_midpoints_and_passes_clear_cases():
+    mid = float(np.float32(1.5)) + 2.0**-24  # halfway between 1.5 and its float32 successor
+    assert fast._is_hard(mid, 2.0**-40)
+    assert fast._is_hard(mid + 2.0**-41, 2.0**-40)
+    assert not fast._is_hard(mid + 2.0**-30, 2.0**-40)
+    assert not fast._is_hard(1.5, 2.0**-40)
+    sub_mid = 2.5 * 2.0**-149  # float32 subnormal midpoint
+    assert fast._is_hard(sub_mid, 2.0**-170) and not fast._is_hard(2.0 * 2.0**-149, 2.0**-170)
+    assert not fast._is_hard(float("nan"), 0.0) and not fast._is_hard(float("inf"), 1.0)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_hard_inputs_exist_and_take_the_exact_path(name):
+    """Near a derivative's root the bound is wide, so some inputs are hard: they must still match."""
+    root = min(sample_inputs.__globals__["derivative_roots"](name), key=abs)
+    x = np.linspace(root - 1e-4, root + 1e-4, 4001).astype(np.float32)
+    y, bound = fast.float64_values(name, x, 1)
+    hard = np.array([fast._is_hard(a, b) for a, b in zip(y, bound, strict=True)])
+    assert hard.any()
+    got = fast.derivative_times(name, np.ones_like(x), x)
+    assert _bits_equal(got, get(name).evaluate(x, 1)).all()
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (fast.CHUNK + 3,), (3, 5, 7)])
+def test_any_shape_and_chunk_boundaries(shape):
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    for name in FAST:
+        y = cpu.forward(name, x)
+        assert y.shape == x.shape and y.dtype == np.float32
+        assert _bits_equal(y, get(name).evaluate(x, 0)).all()
+
+
+def test_out_array_is_written_in_place():
+    x = np.linspace(-5, 5, 1000, dtype=np.float32)
+    out = np.full_like(x, np.nan)
+    assert cpu.forward("gelu", x, out) is out
+    assert _bits_equal(out, get("gelu").evaluate(x, 0)).all()
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_gated_kernels_equal_the_exact_path(name):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((37, 2 * 129)) * 3).astype(np.float32)
+    x[0, :4] = [0.0, -0.0, 1e-40, -1e-40]  # zero and subnormal gates
+    g = rng.standard_normal((37, 129)).astype(np.float32)
+    a, b = x[:, :129], x[:, 129:]
+    assert _bits_equal(fast.gated_forward(name, x), reference_path.gated_forward(name, a, b)).all()
+    ga, gb = reference_path.gated_backward(name, g, a, b)
+    assert _bits_equal(fast.gated_backward(name, g, x), np.concatenate([ga, gb], axis=1)).all()
+
+
+def test_other_dtypes_and_activations_take_the_reference_path():
+    assert cpu.has_fast_kernel("gelu", np.float32) and cpu.has_fast_kernel("swish", np.float32)
+    assert not cpu.has_fast_kernel("gelu", np.float64) and not cpu.has_fast_kernel("mish", np.float32)
+    x = np.linspace(-3, 3, 50)
+    assert _bits_equal(cpu.forward("mish", x).view(np.float64).astype(np.float32),
+                       get("mish").evaluate(x, 0).astype(np.float32)).all()
+
+
+def test_both_threads_give_the_same_bits():
+    x = np.random.default_rng(2).standard_normal(5 * fast.CHUNK).astype(np.float32)
+    fast.set_threads(1)
+    one = fast.forward("gelu", x)
+    fast.set_threads(2)
+    two = fast.forward("gelu", x)
+    assert _bits_equal(one, two).all()
