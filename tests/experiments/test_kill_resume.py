@@ -47,7 +47,7 @@ def _alive(pid: int) -> bool:
 def test_sigkill_mid_sweep_loses_only_runs_in_flight_and_rerun_resumes(tmp_path):
     store = tmp_path / "runs.sqlite"
     cmd = [sys.executable, "-m", "gelulab.cli", "sweep", "--task", "digits", "--activations", "relu,gelu",
-           "--seeds", "3", "--steps", "60", "--workers", "2", "--store", str(store), "--no-progress"]
+           "--seeds", "2", "--steps", "60", "--workers", "2", "--store", str(store), "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 120
@@ -60,7 +60,7 @@ def test_sigkill_mid_sweep_loses_only_runs_in_flight_and_rerun_resumes(tmp_path)
     proc.wait()
 
     before = _stored(store)
-    assert 1 <= len(before) < 6, "the kill should land mid-sweep"
+    assert 1 <= len(before) < 4, "the kill should land mid-sweep"
     con = sqlite3.connect(store)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
@@ -72,8 +72,8 @@ def test_sigkill_mid_sweep_loses_only_runs_in_flight_and_rerun_resumes(tmp_path)
 
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert f"{6 - len(before)} runs trained, {len(before)} already stored" in done.stdout
+    assert f"{4 - len(before)} runs trained, {len(before)} already stored" in done.stdout
     after = _stored(store)
-    assert len(after) == 6
-    assert len({(h, s) for _, h, s, _, _ in after}) == 6
+    assert len(after) == 4
+    assert len({(h, s) for _, h, s, _, _ in after}) == 4
     assert after[: len(before)] == before  # finished runs untouched, never retrained or duplicated

@@ -112,7 +112,9 @@ def run_sweep(plan: Sequence[PlannedRun], store_path: str | os.PathLike[str], *,
                     summary.failed.append((run.label, f"{type(error).__name__}: {error}"))
                 progress.update(bar, advance=1, description=f"sweep: {run.label} done")
 
-            if use_ray:
+            if not pending:
+                pass  # everything is stored: no worker, no cluster connection
+            elif use_ray:
                 _sweep_ray(pending, finish, workers, threads, ray_address)
             elif workers <= 1:
                 for run in pending:
