@@ -183,10 +183,26 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
 # --- report ----------------------------------------------------------------------------------
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .report import build_report
 
-    result = build_report(out_dir=args.out, quick=args.quick, show_progress=not args.no_progress)
-    print(f"wrote {result.html_path} and {result.markdown_path} in {result.seconds:.1f} s")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a folder (it is created if missing)")
+    result = build_report(out_dir=out, quick=args.quick, show_progress=not args.no_progress and not args.json)
+    if args.json:
+        print(json.dumps({
+            "html": str(result.html_path), "markdown": str(result.markdown_path), "seconds": result.seconds,
+            "html_bytes": result.html_path.stat().st_size, "quick": args.quick,
+            "sections": [{"key": s.key, "title": s.title, "measured": s.measured, "seconds": s.seconds,
+                          "data_source": s.data_source, "highlights": s.highlights, "rerun": s.rerun}
+                         for s in result.sections],
+        }, indent=2))
+        return 0
+    size = result.html_path.stat().st_size / 1e6
+    print(f"wrote {result.html_path} ({size:.1f} MB, self-contained) and {result.markdown_path} "
+          f"in {result.seconds:.1f} s")
     return 0
 
 
@@ -387,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="report", help="output folder (default: ./report)")
     p.add_argument("--quick", action="store_true", help="small, fast version (for tests)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.add_argument("--json", action="store_true", help="print what was written and each section's data as JSON")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("properties", help="computed properties of activations (monotonic, minimum, smoothness...)",

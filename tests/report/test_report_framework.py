@@ -111,3 +111,19 @@ def test_progress_lists_every_section_with_time_and_data_source(tmp_path, monkey
     assert re.search(r"Broken\s+\d+\.\d s", err)
     build_report(tmp_path, quick=True, show_progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_cli_report_json_lists_sections_and_a_file_as_out_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    import json
+
+    from gelulab.cli import main
+
+    _fake_sections(monkeypatch)
+    assert main(["report", "--quick", "--json", "--out", str(tmp_path / "r")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["html_bytes"] == (tmp_path / "r" / "index.html").stat().st_size > 0
+    assert [(s["key"], s["measured"]) for s in data["sections"]] == [("stored", True), ("broken", False)]
+    assert data["sections"][0]["data_source"] == "stored x.json, 3 min old"
+    (tmp_path / "file").write_text("x")
+    assert main(["report", "--out", str(tmp_path / "file")]) == 2
+    assert "is a file" in capsys.readouterr().err

@@ -125,13 +125,16 @@ def page_problems(driver: Any, path: Path, section_ids: list[str]) -> list[str]:
     return problems
 
 
-def full_page_screenshot(driver: Any, path: Path, max_height: int | None = None) -> Path:
-    """A PNG of the whole page (or its top ``max_height`` CSS px), captured beyond the window via DevTools."""
+def full_page_screenshot(driver: Any, path: Path, max_height: int | None = None, scale: float = 1.0) -> Path:
+    """A PNG of the whole page (or its top ``max_height`` CSS px), captured beyond the window via DevTools.
+
+    ``scale`` < 1 downsizes the image (e.g. 0.7 for a README picture).
+    """
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
     height = size["height"] if max_height is None else min(size["height"], max_height)
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": size["width"], "height": height, "scale": 1},
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": height, "scale": scale},
     })
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
@@ -144,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sections", nargs="*", default=[], help="section ids that must be present")
     parser.add_argument("--screenshot", type=Path, help="write a full-page PNG here")
     parser.add_argument("--max-height", type=int, help="screenshot only the top N CSS pixels")
+    parser.add_argument("--scale", type=float, default=1.0, help="screenshot scale, e.g. 0.7 (default 1)")
     args = parser.parse_args(argv)
+    if not 0 < args.scale <= 4:
+        parser.error(f"--scale must be in (0, 4], got {args.scale}")
     if not args.html.is_file():
         parser.error(f"{args.html} is not a file; build one with 'gelulab report'")
     try:
@@ -153,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 problems = page_problems(driver, args.html, args.sections)
                 if args.screenshot:
-                    print(f"screenshot: {full_page_screenshot(driver, args.screenshot, args.max_height)}")
+                    print(f"screenshot: {full_page_screenshot(driver, args.screenshot, args.max_height, args.scale)}")
             finally:
                 driver.quit()
     except BrowserUnavailable as exc:
