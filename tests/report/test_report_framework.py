@@ -127,3 +127,28 @@ def test_cli_report_json_lists_sections_and_a_file_as_out_is_a_usage_error(tmp_p
     (tmp_path / "file").write_text("x")
     assert main(["report", "--out", str(tmp_path / "file")]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_figures_outside_the_report_are_copied_in_and_missing_ones_noted(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stray = tmp_path / "elsewhere" / "stray.png"
+    stray.parent.mkdir()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(stray)
+    plt.close(fig)
+
+    def with_figures(ctx):
+        return Section(key="figs", title="Figs", markdown="text", rerun="gelulab figs",
+                       figures=[stray, ctx.figures_dir / "never_written.png"])
+
+    monkeypatch.setattr(build_module, "SECTIONS", [("Figs", with_figures)])
+    result = build_report(tmp_path / "out", quick=True, show_progress=False)
+    md = result.markdown_path.read_text()
+    assert "![stray](figures/stray.png)" in md and (tmp_path / "out" / "figures" / "stray.png").is_file()
+    assert "The figure `never_written.png` was not written" in md
+    assert result.html_path.read_text().count("data:image/png;base64,") == 1

@@ -10,6 +10,7 @@ is, and the machine and library versions it ran on.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from . import sections_functions
+from . import sections_functions, sections_training
 from .html import data_uri, markdown_to_html
 from .section import ReportContext, Section, environment, environment_line
 from .sections_accuracy import build as build_accuracy
@@ -31,6 +32,7 @@ SectionBuilder = Callable[[ReportContext], Section]
 SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("Functions", sections_functions.build),
     ("Properties", build_properties),
+    ("Training", sections_training.build),  # before Claims: the claims read its stored runs
     ("Claims", build_claims),
     ("Accuracy", build_accuracy),
 ]
@@ -78,6 +80,7 @@ def build_sections(ctx: ReportContext, show_progress: bool = True) -> list[Secti
             except Exception as exc:  # one broken section must not lose the rest of the report
                 section = _failed_section(title, exc)
             section.seconds = time.perf_counter() - start
+            _place_figures(section, ctx)
             sections.append(section)
             progress.advance(task)
             mark = "[green]✓[/]" if section.measured else "[yellow]![/]"
@@ -85,6 +88,22 @@ def build_sections(ctx: ReportContext, show_progress: bool = True) -> list[Secti
                 progress.console.print(f"{mark} {section.title:<12} {section.seconds:6.1f} s  {section.data_source}",
                                        highlight=False)
     return sections
+
+
+def _place_figures(section: Section, ctx: ReportContext) -> None:
+    """Figures must lie under the report folder (report.md links them): copy strays in; note missing ones."""
+    placed = []
+    for fig in section.figures:
+        fig = Path(fig)
+        if not fig.is_file():
+            section.markdown += f"\n\n*(The figure `{fig.name}` was not written.)*"
+            continue
+        try:
+            fig.resolve().relative_to(ctx.out_dir.resolve())
+        except ValueError:
+            fig = Path(shutil.copy2(fig, ctx.figures_dir / fig.name))
+        placed.append(fig)
+    section.figures = placed
 
 
 def _foot_markdown(s: Section, env_line: str) -> list[str]:
@@ -102,7 +121,7 @@ def _markdown(summary: Section, sections: list[Section], env: dict[str, str], ou
     for s in sections:
         lines += [f"## {s.title}", "", s.markdown.strip(), ""]
         for fig in s.figures:
-            rel = fig.relative_to(out_dir).as_posix()
+            rel = fig.resolve().relative_to(out_dir.resolve()).as_posix()
             lines += [f"![{fig.stem}]({rel})", ""]
         lines += _foot_markdown(s, env_line)
     lines += ["## Environment", "", "| what | version |", "|---|---|"]
