@@ -224,6 +224,9 @@ def derivative(x, ACT: tl.constexpr):
         t = xc * dz * s * sbar
         d = s + t
         bound = (_S_BOUND + _S_BOUND_Z * tl.abs(z)) * (s + tl.abs(t))
+    if ACT != RELU:
+        # the limits exactly (the registry's -0.0 and 1), so inf * f'(-inf) is NaN as on the CPU
+        d = tl.where(x == -_INF, -0.0, tl.where(x == _INF, 1.0, d))
     return tl.where(x != x, x, d), bound
 
 
