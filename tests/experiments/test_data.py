@@ -33,13 +33,14 @@ def test_digits_split_is_fixed_and_scaled_to_unit_interval():
     assert set(np.unique(d.y_test)) == set(range(10))
 
 
-def test_mnist1d_is_generated_offline_without_touching_global_numpy_state(monkeypatch):
+def test_mnist1d_is_generated_offline_without_touching_global_numpy_state(monkeypatch, tmp_path):
     import socket
 
     def no_network(*args, **kwargs):
         raise AssertionError("MNIST-1D must be generated locally, not downloaded")
 
     monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setenv("GELULAB_CACHE", str(tmp_path))
     data.mnist1d.cache_clear()
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
@@ -47,3 +48,11 @@ def test_mnist1d_is_generated_offline_without_touching_global_numpy_state(monkey
     assert np.array_equal(np.random.get_state()[1], before)
     assert d.x_train.shape == (4000, 40) and d.x_test.shape == (1000, 40)
     assert np.bincount(np.concatenate([d.y_train, d.y_test])).tolist() == [500] * 10
+    (cached,) = tmp_path.glob("mnist1d-*.npz")
+    data.mnist1d.cache_clear()
+    again = data.mnist1d()  # read back from the cache file, identical
+    assert np.array_equal(again.x_test, d.x_test) and np.array_equal(again.y_train, d.y_train)
+    cached.write_bytes(b"damaged")
+    data.mnist1d.cache_clear()
+    assert np.array_equal(data.mnist1d().x_train, d.x_train)  # a damaged cache is regenerated
+    data.mnist1d.cache_clear()

@@ -12,7 +12,11 @@ Splits are fixed (independent of the run seed) so that every run of a sweep sees
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -82,9 +86,15 @@ def digits() -> ArrayDataset:
     return ArrayDataset(x[:split], y[:split], x[split:], y[split:], 10, "sklearn.datasets.load_digits")
 
 
-@functools.cache
-def mnist1d() -> ArrayDataset:
-    """MNIST-1D with the paper's default arguments, generated locally (inputs (N, 40) float32)."""
+def cache_dir() -> Path:
+    """Where generated data sets are cached: ``$GELULAB_CACHE``, else ``$XDG_CACHE_HOME/gelulab``
+    (``~/.cache/gelulab``)."""
+    if os.environ.get("GELULAB_CACHE"):
+        return Path(os.environ["GELULAB_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gelulab"
+
+
+def _generate_mnist1d() -> dict[str, np.ndarray]:
     from mnist1d.data import get_dataset_args, make_dataset
 
     # make_dataset seeds NumPy's global generator; keep the caller's global state untouched.
@@ -93,8 +103,39 @@ def mnist1d() -> ArrayDataset:
         data = make_dataset(get_dataset_args())
     finally:
         np.random.set_state(state)
-    return ArrayDataset(
-        data["x"].astype(np.float32), data["y"].astype(np.int64),
-        data["x_test"].astype(np.float32), data["y_test"].astype(np.int64),
-        10, "mnist1d.data.make_dataset (procedural, seed 42)",
-    )
+    return {"x": data["x"].astype(np.float32), "y": data["y"].astype(np.int64),
+            "x_test": data["x_test"].astype(np.float32), "y_test": data["y_test"].astype(np.int64)}
+
+
+@functools.cache
+def mnist1d() -> ArrayDataset:
+    """MNIST-1D with the paper's default arguments, generated locally (inputs (N, 40) float32).
+
+    Generation takes seconds (5 000 signals through SciPy interpolation), so the arrays are cached
+    in ``cache_dir()`` under a name carrying the generator's version and arguments.
+    """
+    from importlib.metadata import version
+
+    from mnist1d.data import get_dataset_args
+
+    args = {k: v for k, v in get_dataset_args(as_dict=True).items() if k != "url"}
+    key = hashlib.sha256(json.dumps([version("mnist1d"), args], sort_keys=True).encode()).hexdigest()[:12]
+    path = cache_dir() / f"mnist1d-{key}.npz"
+    arrays = None
+    if path.exists():
+        try:
+            with np.load(path) as f:
+                arrays = {k: f[k] for k in ("x", "y", "x_test", "y_test")}
+        except (OSError, ValueError, KeyError):  # a damaged cache file is regenerated
+            arrays = None
+    if arrays is None:
+        arrays = _generate_mnist1d()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, **arrays)
+            os.replace(tmp, path)  # atomic: concurrent workers never read a half-written file
+        except OSError:  # a read-only home is no reason to fail
+            pass
+    return ArrayDataset(arrays["x"], arrays["y"], arrays["x_test"], arrays["y_test"], 10,
+                        f"mnist1d.data.make_dataset (procedural, seed {args['seed']})")

@@ -55,13 +55,13 @@ DEFAULT_SWEEP: tuple[SweepSpec, ...] = (
     SweepSpec("mnist1d", VISION_ACTIVATIONS, DEFAULT_SEEDS, {"model": "mlp", "steps": 6000}),
 )
 
-#: Seconds, not minutes: a few steps on tiny models, 3 seeds so that a CI exists (for tests).
+#: Seconds, not minutes: a few steps on tiny models, 2 seeds (the fewest a paired test takes), for tests.
 QUICK_SWEEP: tuple[SweepSpec, ...] = (
-    SweepSpec("lm", ("relu", "gelu", "geglu"), 3,
-              {"steps": 12, "n_layer": 1, "n_embd": 32, "d_ff": 96, "block_size": 32, "batch_size": 8,
-               "eval_every": 6, "warmup": 3}),
-    SweepSpec("digits", ("relu", "gelu", "silu"), 3, {"steps": 25, "eval_every": 5}),
-    SweepSpec("mnist1d", ("relu", "gelu", "silu"), 3, {"model": "mlp", "steps": 25, "eval_every": 5}),
+    SweepSpec("lm", ("relu", "gelu", "geglu"), 2,
+              {"steps": 10, "n_layer": 1, "n_embd": 32, "d_ff": 96, "block_size": 32, "batch_size": 8,
+               "eval_every": 5, "warmup": 3}),
+    SweepSpec("digits", ("relu", "gelu", "silu"), 2, {"steps": 20, "eval_every": 5}),
+    SweepSpec("mnist1d", ("relu", "gelu", "silu"), 2, {"model": "mlp", "steps": 20, "eval_every": 5}),
 )
 
 

@@ -8,9 +8,10 @@ paired difference to ReLU with its p-value, the learning curves, and one verdict
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
-from .section import ReportContext, Section
+from .section import COMPUTED_NOW, ReportContext, Section, age_text
 
 #: The explainer's sentences each training claim answers.
 CLAIM_TEXT = {
@@ -61,6 +62,7 @@ def build(ctx: ReportContext) -> Section:
         specs, store_path, workers = DEFAULT_SWEEP, default_store_path(), DEFAULT_WORKERS
     store_arg = str(store_path) if ctx.quick or "GELULAB_STORE" in os.environ else None
     commands = [s.command(store=store_arg, workers=workers) for s in specs]
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     sweep = run_sweep(plan_of(specs), store_path, workers=workers, show_progress=False)
     wanted = {experiment_hash(make_config(s.task, s.activations[0], **s.overrides)) for s in specs}
     with RunStore(store_path, readonly=True) as store:
@@ -71,6 +73,13 @@ def build(ctx: ReportContext) -> Section:
                        markdown="No training run could be stored: " +
                        "; ".join(f"{label}: {err}" for label, err in sweep.failed[:3]))
     summaries = summarise(runs, baseline="relu")
+    reused = [r for r in runs if r.finished_at < started_at]
+    if reused:
+        oldest = min(datetime.fromisoformat(r.finished_at) for r in reused)
+        source = (f"{len(reused)} stored runs from {store_path} (oldest {age_text(oldest)}); "
+                  f"{len(runs) - len(reused)} trained in this build")
+    else:
+        source = COMPUTED_NOW
     figure = plot_learning_curves(runs, Path(ctx.figures_dir) / "training_curves.png",
                                   title="learning curves (mean over seeds; band: min..max)")
     lines = [
@@ -90,13 +99,18 @@ def build(ctx: ReportContext) -> Section:
         "| claim (explainer) | verdict | numbers |",
         "|---|---|---|",
     ]
+    highlights = []
     for key, claim in CLAIMS.items():
         judged = judge(claim, summaries)
         if judged is None:
             lines.append(f"| {CLAIM_TEXT[key]} | no runs | — |")
             continue
         verdict, clauses = judged
-        lines.append(f"| {CLAIM_TEXT[key]} | **{SHOWN_VERDICT.get(verdict, verdict)}** | {'; '.join(clauses)} |")
+        shown = SHOWN_VERDICT.get(verdict, verdict)
+        lines.append(f"| {CLAIM_TEXT[key]} | **{shown}** | {'; '.join(clauses)} |")
+        if key in ("gelu_better_language", "relu_better_vision"):
+            highlights.append(f"Training, “{CLAIM_TEXT[key]}”: **{shown}** ({clauses[0]}"
+                              + (f"; +{len(clauses) - 1} more" if len(clauses) > 1 else "") + ").")
     lines += ["", "The gradient-flow measurement is the mean over training steps of ln(‖∇ first layer‖ / "
               "‖∇ last layer‖); higher means more of the gradient reaches the input side. 'Small models' is "
               "judged on every model here (all are small); the explainer's mobile argument is also about "
@@ -116,4 +130,4 @@ def build(ctx: ReportContext) -> Section:
     if ctx.quick:
         lines += ["*Quick build: a tiny sweep of a few steps; the numbers only show that the pipeline works.*", ""]
     return Section(key="training", title="Training", markdown="\n".join(lines), rerun=rerun, figures=[figure],
-                   measured=not ctx.quick)
+                   measured=not ctx.quick, highlights=[] if ctx.quick else highlights, data_source=source)
