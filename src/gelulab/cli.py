@@ -462,7 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True, help="lm, digits, mnist1d, or vision (= digits,mnist1d); comma list")
     p.add_argument("--activations", default="relu,gelu", help="comma list (default relu,gelu)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1 (default 5)")
-    p.add_argument("--workers", type=int, default=1, help="runs in parallel (processes or Ray tasks; default 1)")
+    p.add_argument("--workers", type=int, help="runs in parallel: processes (default 1), or Ray tasks in flight "
+                   "(default: the cluster's CPUs)")
     p.add_argument("--ray", action="store_true", help="run as Ray tasks (local cluster unless --address)")
     p.add_argument("--address", help="Ray cluster address, e.g. 127.0.0.1:6379 (with --ray)")
     experiment_options(p)

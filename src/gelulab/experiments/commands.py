@@ -49,11 +49,11 @@ def train_one(task: str, activation: str, seed: int, overrides: dict[str, Any], 
 
 
 def sweep(tasks: str, activations: Sequence[str], seeds: int, overrides: dict[str, Any],
-          store_path: str | os.PathLike, workers: int = 1, threads: int = 1, use_ray: bool = False,
+          store_path: str | os.PathLike, workers: int | None = None, threads: int = 1, use_ray: bool = False,
           address: str | None = None, show_progress: bool = True) -> SweepSummary:
     if seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {seeds}")
-    if workers < 1 or threads < 1:
+    if (workers is not None and workers < 1) or threads < 1:
         raise ValueError("--workers and --threads must be at least 1")
     if address and not use_ray:
         raise ValueError("--address needs --ray")

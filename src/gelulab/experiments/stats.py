@@ -140,7 +140,14 @@ def summarise(runs: Sequence[RunRecord], baseline: str = "relu") -> list[Experim
     for r in runs:
         groups.setdefault((r.task, r.experiment_hash), []).append(r)
     out = []
-    for (task, ehash), members in sorted(groups.items()):
+    task_order = list(TASKS)
+
+    def order(item: tuple[tuple[str, str], list[RunRecord]]) -> tuple:
+        (task, _), members = item
+        return (task_order.index(task) if task in task_order else len(task_order), task,
+                experiment_label(members[0].config), item[0][1])
+
+    for (task, ehash), members in sorted(groups.items(), key=order):
         metrics = METRICS.get(task, (TASKS[task].metric,))
         by_act: dict[str, dict[int, RunRecord]] = {}
         for r in members:

@@ -75,15 +75,15 @@ def _run_planned(config: dict[str, Any], seed: int, threads: int) -> RunRecord:
     return execute_run(config, seed, threads)
 
 
-def run_sweep(plan: Sequence[PlannedRun], store_path: str | os.PathLike[str], *, workers: int = 1,
+def run_sweep(plan: Sequence[PlannedRun], store_path: str | os.PathLike[str], *, workers: int | None = None,
               threads: int = 1, use_ray: bool = False, ray_address: str | None = None,
               show_progress: bool = True, on_record: Callable[[RunRecord], None] | None = None) -> SweepSummary:
     """Run what of ``plan`` is not yet in the store; store each run as it finishes.
 
-    ``workers`` runs in parallel (processes, or Ray tasks in flight); each uses ``threads`` torch
-    threads. With ``use_ray`` the runs are Ray tasks on the cluster at ``ray_address`` (or on a local
-    cluster started for this sweep when None); their results come back to this process, which alone
-    writes the store.
+    ``workers`` runs go in parallel: processes (default 1), or Ray tasks in flight (default: the
+    cluster's CPUs divided by ``threads``); each run uses ``threads`` torch threads. With ``use_ray`` the
+    runs are Ray tasks on the cluster at ``ray_address`` (or on a local cluster started for this sweep
+    when None); their results come back to this process, which alone writes the store.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -116,7 +116,7 @@ def run_sweep(plan: Sequence[PlannedRun], store_path: str | os.PathLike[str], *,
                 pass  # everything is stored: no worker, no cluster connection
             elif use_ray:
                 _sweep_ray(pending, finish, workers, threads, ray_address)
-            elif workers <= 1:
+            elif (workers or 1) <= 1:
                 for run in pending:
                     progress.update(bar, description=f"sweep: {run.label}")
                     try:
@@ -126,7 +126,7 @@ def run_sweep(plan: Sequence[PlannedRun], store_path: str | os.PathLike[str], *,
                     else:
                         finish(run, record, None)
             else:
-                _sweep_processes(pending, finish, workers, threads)
+                _sweep_processes(pending, finish, workers or 1, threads)
     summary.seconds = time.perf_counter() - start
     return summary
 
@@ -146,7 +146,7 @@ def _sweep_processes(pending: Sequence[PlannedRun], finish: Callable, workers: i
                 finish(futures[fut], None if error else fut.result(), error)
 
 
-def _sweep_ray(pending: Sequence[PlannedRun], finish: Callable, workers: int, threads: int,
+def _sweep_ray(pending: Sequence[PlannedRun], finish: Callable, workers: int | None, threads: int,
                address: str | None) -> None:
     try:
         import ray
@@ -161,7 +161,7 @@ def _sweep_ray(pending: Sequence[PlannedRun], finish: Callable, workers: int, th
         remote = ray.remote(num_cpus=threads, max_retries=0)(_run_planned)
         queue = list(pending)
         in_flight: dict[Any, PlannedRun] = {}
-        limit = max(1, workers)
+        limit = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
         while queue or in_flight:
             while queue and len(in_flight) < limit:
                 run = queue.pop(0)
