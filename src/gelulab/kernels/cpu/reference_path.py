@@ -20,23 +20,27 @@ def _float64(a: np.ndarray) -> np.ndarray:
 
 def forward(name: str, x: np.ndarray) -> np.ndarray:
     """f(x), correctly rounded into x's dtype."""
-    return np.asarray(get(name).evaluate(x, 0))
+    x = np.asarray(x)
+    # 1-d in, original shape out: the bfloat16 narrowing of functions/ fails on 0-d arrays
+    return np.asarray(get(name).evaluate(x.reshape(-1), 0)).reshape(x.shape)
 
 
 def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, order: int = 1) -> np.ndarray:
     """grad * f^(order)(x), formed in float64 and rounded once into x's dtype."""
-    y = get(name).evaluate_float64(_float64(x), order)
+    x = np.asarray(x)
+    y = get(name).evaluate_float64(_float64(x).reshape(-1), order)
     with np.errstate(all="ignore"):
-        prod = _float64(grad) * y
-    return round_float64_to(prod, np.asarray(x).dtype)
+        prod = np.broadcast_to(_float64(grad), x.shape).reshape(-1) * y
+    return round_float64_to(prod, x.dtype).reshape(x.shape)
 
 
 def gated_forward(name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """f(a) * b, formed in float64 and rounded once."""
-    fa = get(name).evaluate_float64(_float64(a), 0)
+    a = np.asarray(a)
+    fa = get(name).evaluate_float64(_float64(a).reshape(-1), 0)
     with np.errstate(all="ignore"):
-        prod = fa * _float64(b)
-    return round_float64_to(prod, np.asarray(a).dtype)
+        prod = fa * _float64(b).reshape(-1)
+    return round_float64_to(prod, a.dtype).reshape(a.shape)
 
 
 def gated_backward(name: str, grad: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
