@@ -52,7 +52,7 @@ def test_kernel_compiles_for_sm90(kernels, kind, act, fmt, backward, extra):
     constexprs = {"ACT": act, "BACKWARD": backward, "FMT": fmt, **extra, **blocks}
     sig.update(dict.fromkeys(constexprs, "constexpr"))
     compiled = triton.compile(ASTSource(fn=fn, signature=sig, constexprs=constexprs), target=TARGET,
-                              options={"num_warps": 4})
+                              options={"num_warps": 4, "enable_fp_fusion": True})
     ptx = compiled.asm["ptx"]
     assert compiled.asm["cubin"], "no cubin"
     if act != 4:  # the smooth activations evaluate in float64: fused multiply-adds in double

@@ -33,6 +33,9 @@ BLOCK = 1024
 #: elements per program under the interpreter, where each program is a Python call
 INTERPRETER_BLOCK = 1 << 14
 NUM_WARPS = 4
+#: fused multiply-adds in the float64 evaluation (as the numba kernels' ``contract``): set, not left
+#: to Triton's default, which changes in Triton 3.10; the error bounds hold with or without them
+FP_FUSION = True
 
 
 def supports(name: str, dtype: torch.dtype) -> bool:
@@ -158,7 +161,7 @@ def _elementwise(name: str, x: torch.Tensor, grad: torch.Tensor | None, bias: to
             _arg(x), _arg(grad if grad is not None else x), _arg(bias if bias is not None else x), _arg(out),
             hard.count, hard.index, hard.capacity, n, cols, bias_cols, sx[0], sx[1], sg[0], sg[1],
             ACT=act, BACKWARD=grad is not None, HAS_BIAS=bias is not None, STRIDED=strided, FMT=fmt,
-            BLOCK=block, num_warps=NUM_WARPS)
+            BLOCK=block, num_warps=NUM_WARPS, enable_fp_fusion=FP_FUSION)
 
     def fix(index: torch.Tensor) -> None:
         pos = torch.unravel_index(index, x.shape) if x.dim() else ()
@@ -250,7 +253,8 @@ def _gated(name: str, x: torch.Tensor, grad: torch.Tensor | None, repair: bool) 
         kernels.gated_kernel[grid](
             _arg(x2), _arg(g2), _arg(out), hard.count, hard.index, hard.capacity,
             rows, half, x2.stride(0), x2.stride(1), g2.stride(0), g2.stride(1),
-            ACT=act, BACKWARD=grad is not None, FMT=fmt, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=NUM_WARPS)
+            ACT=act, BACKWARD=grad is not None, FMT=fmt, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=NUM_WARPS,
+            enable_fp_fusion=FP_FUSION)
 
     def fix(index: torch.Tensor) -> None:
         r, j = index // half, index % half
