@@ -344,6 +344,59 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- bench -------------------------------------------------------------------------------------
+
+def _log2_sizes(text: str) -> list[int]:
+    """'10-26' (every other power), '10,16,20' or '24' -> element counts."""
+    try:
+        if "-" in text:
+            lo, hi = (int(t) for t in text.split("-", 1))
+            exps = list(range(lo, hi + 1, 2))
+        else:
+            exps = [int(t) for t in text.replace(",", " ").split()]
+    except ValueError:
+        raise UsageError(f"bad --log2-sizes {text!r}; use e.g. 10-26, or 16,20,24") from None
+    if not exps or min(exps) < 0 or max(exps) > 30:
+        raise UsageError(f"--log2-sizes {text!r}: exponents must lie in 0..30")
+    return [1 << e for e in exps]
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import cpu
+
+    config = cpu.BenchConfig.quick() if args.quick else cpu.BenchConfig()
+    if args.activations:
+        config.activations = _activation_list(args.activations)
+        bad = [a for a in config.activations if a not in cpu.COMPARABLE]
+        if bad:
+            raise UsageError(f"torch has no op of its own for {', '.join(bad)}; bench one of "
+                             f"{', '.join(cpu.COMPARABLE)}")
+    if args.log2_sizes:
+        config.sizes = _log2_sizes(args.log2_sizes)
+    if args.threads:
+        try:
+            config.threads = [int(t) for t in args.threads.replace(",", " ").split()]
+        except ValueError:
+            raise UsageError(f"bad --threads {args.threads!r}; use e.g. 1,2") from None
+    if args.repeats:
+        config.repeats = args.repeats
+    if args.no_compile:
+        config.compile = False
+    result = cpu.run(config, progress=not args.json)
+    path = cpu.save(result, args.out)
+    figure = cpu.plot(result, args.plot or path.with_suffix(".png"))
+    if args.json:
+        _print_json(result.to_json() | {"summary": cpu.summary_rows(result)})
+        return 0
+    print(cpu.markdown_table(result))
+    if result.memory:
+        print()
+        print(cpu.memory_table(result))
+    print(f"\nload average {result.meta['load_average_before']} -> {result.meta['load_average_after']}; "
+          f"wrote {path} and {figure}")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -479,6 +532,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help="results store (default $GELULAB_STORE or results/gelulab.sqlite)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("bench", help="CPU speed of gelulab's ops vs a copy and vs torch (eager and compiled)",
+                       description="Time gelulab's float32 ops (forward allocating, forward out=, forward+backward) "
+                       "against a copy of the same tensor and torch's own op in the same run; medians of "
+                       "repeats over sizes and thread counts; peak memory of GEGLU/SwiGLU forward+backward. "
+                       "Writes a JSON (reused by 'gelulab report') and a plot.")
+    p.add_argument("--activations", help="comma-separated: gelu, gelu_tanh, silu (default: all three)")
+    p.add_argument("--log2-sizes", help="element counts as powers of two: 10-26 (default, every other) or 16,20,24")
+    p.add_argument("--threads", help="thread counts, e.g. 1,2 (default 1,2)")
+    p.add_argument("--repeats", type=int, help="samples per median (default 9)")
+    p.add_argument("--no-compile", action="store_true", help="skip torch.compile (its compiles are slow)")
+    p.add_argument("--quick", action="store_true", help="a small run: gelu, 2^10 and 2^14, no compile")
+    p.add_argument("--out", default="results/bench/cpu.json", help="where to store the JSON "
+                   "(default results/bench/cpu.json)")
+    p.add_argument("--plot", help="plot path (default: the JSON's path with .png)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(func=cmd_bench)
 
     return parser
 

@@ -24,6 +24,7 @@ from .section import ReportContext, Section, environment, environment_line
 from .sections_accuracy import build as build_accuracy
 from .sections_claims import build as build_claims
 from .sections_properties import build as build_properties
+from .sections_speed import build as build_speed
 from .sections_summary import build_summary
 
 SectionBuilder = Callable[[ReportContext], Section]
@@ -35,6 +36,7 @@ SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("Training", sections_training.build),  # before Claims: the claims read its stored runs
     ("Claims", build_claims),
     ("Accuracy", build_accuracy),
+    ("Speed", build_speed),
 ]
 
 

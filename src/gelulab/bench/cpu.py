@@ -1,0 +1,421 @@
+"""CPU throughput of gelulab's ops against a plain copy and against torch's own ops, same run.
+
+Every time is a median over repeats, and is reported as a ratio to a copy of the same tensor
+measured in the same run at the same size and thread count (the memory roofline: an
+elementwise op reads and writes what a copy does), and as a ratio to torch's op (eager, and
+``torch.compile`` of the same eager code). Three forms:
+
+* ``forward``: the allocating op, ``y = f(x)``, against ``x.clone()``. A fresh output is page-faulted
+  in on first touch, which on Linux costs as much as the copy itself at large sizes;
+* ``forward_out``: the preallocated form, ``f(x, out=y)``, against ``y.copy_(x)``; torch's peer is
+  its ``aten.<op>.out``;
+* ``forward_backward``: ``f(x).backward(g)`` against ``x.clone()``.
+
+Peak memory of forward + backward is measured for the gated forms (GEGLU, SwiGLU) against eager
+torch (``act(a) * b``): the resident-set high-water mark (``/proc/self/status`` VmHWM, reset
+through ``/proc/self/clear_refs``) above the resident set before the step.
+
+    gelulab bench                         # gelu, gelu_tanh, silu; 2^10..2^26; 1 and 2 threads
+    gelulab bench --quick --json          # a small run
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DEFAULT_OUT = Path("results") / "bench" / "cpu.json"
+DEFAULT_ACTIVATIONS = ("gelu", "gelu_tanh", "silu")
+DEFAULT_SIZES = tuple(1 << e for e in range(10, 27, 2))
+QUICK_SIZES = (1 << 10, 1 << 14)
+FORMS = ("forward", "forward_out", "forward_backward")
+GATED = ("geglu", "swiglu")
+#: A sample lasts at least this long (small sizes repeat the call inside one sample).
+MIN_SAMPLE_S = 2e-3
+
+
+@dataclass
+class BenchConfig:
+    activations: Sequence[str] = DEFAULT_ACTIVATIONS
+    sizes: Sequence[int] = DEFAULT_SIZES
+    threads: Sequence[int] = (1, 2)
+    repeats: int = 9
+    compile: bool = True
+    memory_size: int = 1 << 24
+
+    @classmethod
+    def quick(cls) -> BenchConfig:
+        return cls(activations=("gelu",), sizes=QUICK_SIZES, threads=(min(2, os.cpu_count() or 1),), repeats=3,
+                   compile=False, memory_size=1 << 18)
+
+
+@dataclass
+class Row:
+    activation: str
+    form: str
+    impl: str  # copy | gelulab | torch | torch_compile
+    size: int
+    threads: int
+    seconds: float
+    ratio_copy: float = math.nan
+    ratio_torch: float = math.nan
+
+
+@dataclass
+class BenchResult:
+    rows: list[Row] = field(default_factory=list)
+    memory: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"meta": self.meta, "rows": [asdict(r) for r in self.rows], "memory": self.memory}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BenchResult:
+        return cls([Row(**r) for r in data["rows"]], list(data.get("memory", [])), dict(data.get("meta", {})))
+
+
+# --- timing ----------------------------------------------------------------------------------------
+
+def _number(fn: Callable[[], Any]) -> int:
+    """Calls per sample so that one sample lasts about MIN_SAMPLE_S."""
+    fn()
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    return max(1, min(10_000, math.ceil(MIN_SAMPLE_S / once)))
+
+
+def median_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median seconds per call of each function, sampled round-robin so drift hits all alike."""
+    numbers = {k: _number(f) for k, f in fns.items()}
+    samples: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            n = numbers[key]
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            samples[key].append((time.perf_counter() - start) / n)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+# --- the peers -------------------------------------------------------------------------------------
+
+#: torch's own op for each activation the bench compares (registry names).
+COMPARABLE = ("gelu", "gelu_tanh", "silu")
+
+
+def _torch_eager(name: str) -> Callable:
+    import torch.nn.functional as F
+
+    if name == "gelu":
+        return F.gelu
+    if name == "gelu_tanh":
+        return lambda x: F.gelu(x, approximate="tanh")
+    if name == "silu":
+        return F.silu
+    raise ValueError(f"gelulab bench: torch has no op of its own for {name!r} to compare with; "
+                     f"use one of {', '.join(COMPARABLE)}")
+
+
+def _torch_out(name: str) -> Callable:
+    import torch
+
+    if name in ("gelu", "gelu_tanh"):
+        approximate = "tanh" if name == "gelu_tanh" else "none"
+        return lambda x, out: torch.ops.aten.gelu.out(x, approximate=approximate, out=out)
+    return lambda x, out: torch.ops.aten.silu.out(x, out=out)
+
+
+def _cases(name: str, size: int, use_compile: bool, compiled: dict) -> dict[str, dict[str, Callable]]:
+    import torch
+
+    from ..torch import functional as gtf
+
+    x = torch.randn(size)
+    out = torch.empty_like(x)
+    xg = x.clone().requires_grad_()
+    grad = torch.randn(size)
+    eager = _torch_eager(name)
+    eager_out = _torch_out(name)
+
+    def fwd_bwd(fn: Callable) -> Callable:
+        def step() -> None:
+            xg.grad = None
+            fn(xg).backward(grad)
+
+        return step
+
+    forms: dict[str, dict[str, Callable]] = {
+        "forward": {"copy": x.clone, "gelulab": lambda: gtf.activation(x, name), "torch": lambda: eager(x)},
+        "forward_out": {"copy": lambda: out.copy_(x), "gelulab": lambda: gtf.activation(x, name, out=out),
+                        "torch": lambda: eager_out(x, out)},
+        "forward_backward": {"copy": x.clone, "gelulab": fwd_bwd(lambda t: gtf.activation(t, name)),
+                             "torch": fwd_bwd(eager)},
+    }
+    if use_compile:
+        if name not in compiled:
+            compiled[name] = torch.compile(eager, dynamic=True)
+        fn = compiled[name]
+        forms["forward"]["torch_compile"] = lambda: fn(x)
+        forms["forward_backward"]["torch_compile"] = fwd_bwd(fn)
+    return forms
+
+
+def _set_threads(n: int) -> None:
+    import torch
+
+    from ..kernels.cpu import fast
+
+    torch.set_num_threads(n)
+    fast.set_threads(n)
+
+
+# --- memory ----------------------------------------------------------------------------------------
+
+def _status_kib(field_name: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes(step: Callable[[], Any]) -> int | None:
+    """Resident-set high-water mark above the resident set before ``step`` (Linux), in bytes."""
+    if not _reset_peak():
+        return None
+    before = _status_kib("VmRSS")
+    step()
+    peak = _status_kib("VmHWM")
+    if before is None or peak is None:
+        return None
+    return max(0, peak - before) * 1024
+
+
+def gated_memory(size: int) -> list[dict[str, Any]]:
+    """Peak memory of forward+backward of GEGLU and SwiGLU (x of ``size`` elements), gelulab vs eager."""
+    import torch
+    import torch.nn.functional as F
+
+    from ..torch import functional as gtf
+
+    rows = []
+    width = 8192
+    x0 = torch.randn(max(1, size // width), width)
+    grad = torch.randn(x0.shape[0], width // 2)
+    eager = {"geglu": lambda t: F.gelu(t[..., : width // 2]) * t[..., width // 2:],
+             "swiglu": lambda t: F.silu(t[..., : width // 2]) * t[..., width // 2:]}
+    ours = {"geglu": gtf.geglu, "swiglu": gtf.swiglu}
+    for name in GATED:
+        for impl, fn in (("gelulab", ours[name]), ("torch", eager[name])):
+            best = None
+            for _ in range(2):
+                x = x0.clone().requires_grad_()
+
+                def step(fn: Callable = fn, x: torch.Tensor = x) -> None:
+                    fn(x).backward(grad)
+
+                b = peak_bytes(step)
+                best = b if best is None or (b is not None and b < best) else best
+            rows.append({"op": name, "impl": impl, "elements": int(x0.numel()), "input_bytes": int(x0.numel() * 4),
+                         "peak_bytes": best})
+    return rows
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+def run(config: BenchConfig, progress: bool = True) -> BenchResult:
+    """Time every (activation, form, impl, size, threads) and measure gated peak memory."""
+    import torch
+    from rich.progress import Progress
+
+    from ..functions import resolve
+
+    activations = [resolve(a) for a in config.activations]
+    for a in activations:
+        _torch_eager(a)  # fail early, with the list of comparable ops
+    result = BenchResult()
+    result.meta = _meta(config)
+    compiled: dict[str, Callable] = {}
+    start_threads = torch.get_num_threads()
+    total = len(activations) * len(config.sizes) * len(config.threads)
+    try:
+        with Progress(disable=not progress, transient=True) as bar:
+            task = bar.add_task("bench", total=total)
+            for threads in config.threads:
+                _set_threads(threads)
+                for name in activations:
+                    for size in config.sizes:
+                        bar.update(task, description=f"bench {name} 2^{int(math.log2(size))} {threads} thr")
+                        cases = _cases(name, size, config.compile, compiled)
+                        for form, fns in cases.items():
+                            times = median_times(fns, config.repeats)
+                            for impl, seconds in times.items():
+                                result.rows.append(Row(name, form, impl, size, threads, seconds,
+                                                       seconds / times["copy"], seconds / times["torch"]))
+                        bar.advance(task)
+            if config.memory_size:
+                result.memory = gated_memory(config.memory_size)
+    finally:
+        _set_threads(start_threads)
+    result.meta["load_average_after"] = load_average()
+    result.meta["seconds"] = round(time.perf_counter() - result.meta.pop("_start"), 1)
+    return result
+
+
+def _meta(config: BenchConfig) -> dict[str, Any]:
+    import numba
+    import torch
+
+    from ..report.section import environment
+
+    env = environment()
+    return {
+        "_start": time.perf_counter(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": asdict(config) | {"activations": list(config.activations), "sizes": list(config.sizes),
+                                    "threads": list(config.threads)},
+        "load_average_before": load_average(),
+        "torch": torch.__version__,
+        "numba": numba.__version__,
+        "cpu": env.get("cpu", platform.processor()),
+        "machine": env.get("machine"),
+    }
+
+
+# --- storage and presentation ------------------------------------------------------------------------
+
+def save(result: BenchResult, path: Path | str = DEFAULT_OUT) -> Path:
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.to_json(), indent=1))
+    return path
+
+
+def load(path: Path | str = DEFAULT_OUT) -> BenchResult | None:
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    return BenchResult.from_json(json.loads(path.read_text()))
+
+
+def summary_rows(result: BenchResult) -> list[dict[str, Any]]:
+    """One row per (activation, form, size, threads): gelulab's time and its ratios, and the peers'."""
+    keyed: dict[tuple, dict[str, Row]] = {}
+    for r in result.rows:
+        keyed.setdefault((r.activation, r.form, r.size, r.threads), {})[r.impl] = r
+    out = []
+    for (name, form, size, threads), impls in sorted(keyed.items(), key=lambda kv: (kv[0][0], FORMS.index(kv[0][1]),
+                                                                                    kv[0][3], kv[0][2])):
+        ours = impls.get("gelulab")
+        row = {"activation": name, "form": form, "log2_size": int(math.log2(size)), "threads": threads,
+               "copy_ms": impls["copy"].seconds * 1e3,
+               "gelulab_x_copy": ours.ratio_copy if ours else math.nan,
+               "torch_x_copy": impls["torch"].ratio_copy,
+               "compile_x_copy": impls["torch_compile"].ratio_copy if "torch_compile" in impls else math.nan,
+               "gelulab_x_torch": ours.ratio_torch if ours else math.nan}
+        out.append(row)
+    return out
+
+
+def markdown_table(result: BenchResult, sizes: Sequence[int] | None = None) -> str:
+    """The summary as a Markdown table (times as multiples of the same run's copy)."""
+    lines = ["| activation | form | size | threads | copy (ms) | gelulab ×copy | torch ×copy | compile ×copy "
+             "| gelulab / torch |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in summary_rows(result):
+        if sizes is not None and (1 << r["log2_size"]) not in sizes:
+            continue
+        lines.append(f"| {r['activation']} | {r['form']} | 2^{r['log2_size']} | {r['threads']} | {r['copy_ms']:.3f} "
+                     f"| {r['gelulab_x_copy']:.2f} | {r['torch_x_copy']:.2f} | {_fmt(r['compile_x_copy'])} "
+                     f"| {r['gelulab_x_torch']:.2f} |")
+    return "\n".join(lines)
+
+
+def memory_table(result: BenchResult) -> str:
+    if not result.memory:
+        return ""
+    lines = ["| op | impl | elements | peak above start (MiB) | × input |", "|---|---|---|---|---|"]
+    for m in result.memory:
+        peak = m["peak_bytes"]
+        text = "n/a" if peak is None else f"{peak / 2**20:.0f} | {peak / m['input_bytes']:.2f}"
+        lines.append(f"| {m['op']} | {m['impl']} | {m['elements']} | {text} |")
+    return "\n".join(lines)
+
+
+_FORM_TITLES = {"forward": "forward (allocating)", "forward_out": "forward (out=)",
+                "forward_backward": "forward + backward"}
+
+
+def _fmt(v: float) -> str:
+    return "–" if v != v else f"{v:.2f}"
+
+
+def plot(result: BenchResult, path: Path | str) -> Path:
+    """Time as a multiple of the copy, against size: one panel per form, lines per implementation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = sorted({r.activation for r in result.rows})
+    threads = sorted({r.threads for r in result.rows})
+    fig, axes = plt.subplots(len(names), len(FORMS), figsize=(4.2 * len(FORMS), 3.2 * len(names)), squeeze=False)
+    styles = {"gelulab": "-", "torch": "--", "torch_compile": ":"}
+    colours = {t: c for t, c in zip(threads, ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=False)}
+    for i, name in enumerate(names):
+        for j, form in enumerate(FORMS):
+            ax = axes[i][j]
+            for impl, style in styles.items():
+                for t in threads:
+                    pts = sorted((r.size, r.ratio_copy) for r in result.rows
+                                 if r.activation == name and r.form == form and r.impl == impl and r.threads == t)
+                    if pts:
+                        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", ms=3,
+                                color=colours.get(t), label=f"{impl}, {t} thr")
+            ax.axhline(1.0, color="grey", lw=0.8)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_title(f"{name}: {_FORM_TITLES[form]}", fontsize=9)
+            ax.set_xlabel("elements")
+            if j == 0:
+                ax.set_ylabel("time / copy time")
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("CPU float32: time as a multiple of a copy of the same tensor (lower is better)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,95 @@
+"""Report section: speed of gelulab's CPU ops against a copy and against torch, and their exactness.
+
+Uses the stored ``gelulab bench`` JSON (``$GELULAB_BENCH`` or results/bench/cpu.json) when there is
+one, saying how old it is; otherwise measures a small bench now (``--quick``: gelu only, two sizes).
+Exactness is measured here every time: the fast kernels' outputs are compared bit for bit with
+the correctly rounded NumPy reference on random inputs.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from .section import ReportContext, Section
+
+#: sizes shown in the report's table (all sizes are in the JSON and the plot)
+_TABLE_SIZES = (1 << 10, 1 << 16, 1 << 20, 1 << 24, 1 << 26)
+
+
+def _stored_path() -> Path:
+    from ..bench.cpu import DEFAULT_OUT
+
+    return Path(os.environ.get("GELULAB_BENCH", DEFAULT_OUT))
+
+
+def _age(created: str) -> str:
+    try:
+        then = datetime.fromisoformat(created)
+    except (TypeError, ValueError):
+        return "of unknown age"
+    hours = (datetime.now(UTC) - then).total_seconds() / 3600
+    return f"{hours * 60:.0f} minutes old" if hours < 2 else f"{hours:.1f} hours old" if hours < 48 \
+        else f"{hours / 24:.0f} days old"
+
+
+def _exactness(n: int) -> list[str]:
+    from ..functions import get
+    from ..kernels.cpu import fast
+
+    rng = np.random.default_rng(12345)
+    x = np.concatenate([(rng.standard_normal(n) * 4).astype(np.float32),
+                        rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32).view(np.float32)])
+    rows = ["| activation | f: mismatches | f': mismatches | inputs |", "|---|---|---|---|"]
+    with np.errstate(all="ignore"):
+        for name in fast.FAST_NAMES:
+            counts = []
+            for order in (0, 1):
+                got = fast.forward(name, x) if order == 0 else fast.derivative_times(name, np.ones_like(x), x)
+                ref = np.asarray(get(name).evaluate(x, order))
+                same = (got.view(np.uint32) == ref.view(np.uint32)) | (np.isnan(got) & np.isnan(ref))
+                counts.append(int((~same).sum()))
+            rows.append(f"| {name} | {counts[0]} | {counts[1]} | {x.size} |")
+    return rows
+
+
+def build(ctx: ReportContext) -> Section:
+    from ..bench import cpu
+
+    stored = _stored_path()
+    result = cpu.load(stored)
+    if result is not None:
+        source = (f"From the stored bench `{stored}` ({_age(result.meta.get('created', ''))}, measured "
+                  f"{result.meta.get('created', '?')}, load average {result.meta.get('load_average_before')} "
+                  f"before and {result.meta.get('load_average_after')} after, {result.meta.get('seconds')} s).")
+    else:
+        config = cpu.BenchConfig.quick() if ctx.quick else cpu.BenchConfig(
+            sizes=(1 << 12, 1 << 18, 1 << 24), repeats=5, compile=False)
+        result = cpu.run(config, progress=False)
+        source = (f"Measured now ({'quick: ' if ctx.quick else ''}{len(config.sizes)} sizes, threads "
+                  f"{list(config.threads)}, no torch.compile; load average {result.meta.get('load_average_before')}"
+                  f"). No stored full bench was found at `{stored}`: `gelulab bench` writes one.")
+    figure = cpu.plot(result, ctx.figures_dir / "speed_cpu.png")
+    exact = _exactness(1 << (12 if ctx.quick else 18))
+    text = "\n".join([
+        "gelulab's float32 CPU kernels (GELU, GELU-tanh, SiLU) evaluate in float64 with one shared fast erfc "
+        "polynomial and round once, with a rounding test that sends undecidable inputs to the exact path. "
+        "Times are medians, as multiples of a copy of the same tensor in the same run (the memory roofline), "
+        "and against torch's own op. " + source,
+        "",
+        cpu.markdown_table(result, _TABLE_SIZES),
+        "",
+        "Peak memory of forward + backward of the gated forms (resident-set high-water mark above the start; "
+        "gelulab's backward saves only the input):",
+        "",
+        cpu.memory_table(result) or "_not measured_",
+        "",
+        "Exactness, measured now: outputs that differ in any bit from the correctly rounded reference "
+        "(`get(name).evaluate`), on random normal inputs and uniformly random bit patterns:",
+        "",
+        *exact,
+    ])
+    return Section(key="speed", title="Speed", markdown=text, rerun="gelulab bench", figures=[figure])

@@ -1,0 +1,89 @@
+"""The CPU bench: ratios computed against the same run's copy, JSON round trip, table, plot, CLI, report."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from gelulab.bench import cpu
+from gelulab.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_result() -> cpu.BenchResult:
+    config = cpu.BenchConfig(activations=("gelu", "silu"), sizes=(1 << 10, 1 << 12), threads=(1,), repeats=2,
+                             compile=False, memory_size=1 << 16)
+    return cpu.run(config, progress=False)
+
+
+def test_every_case_is_timed_with_ratios_to_the_same_runs_copy_and_torch(tiny_result):
+    rows = tiny_result.rows
+    keys = {(r.activation, r.form, r.impl, r.size) for r in rows}
+    for name in ("gelu", "silu"):
+        for form in cpu.FORMS:
+            for size in (1 << 10, 1 << 12):
+                assert {(name, form, impl, size) for impl in ("copy", "gelulab", "torch")} <= keys
+    by_key = {(r.activation, r.form, r.impl, r.size): r for r in rows}
+    for r in rows:
+        copy = by_key[(r.activation, r.form, "copy", r.size)]
+        torch_row = by_key[(r.activation, r.form, "torch", r.size)]
+        assert r.seconds > 0
+        assert math.isclose(r.ratio_copy, r.seconds / copy.seconds)
+        assert math.isclose(r.ratio_torch, r.seconds / torch_row.seconds)
+
+
+def test_gated_memory_is_measured_for_both_implementations(tiny_result):
+    ops = {(m["op"], m["impl"]) for m in tiny_result.memory}
+    assert ops == {(op, impl) for op in cpu.GATED for impl in ("gelulab", "torch")}
+
+
+def test_json_round_trip_table_and_plot(tiny_result, tmp_path):
+    path = cpu.save(tiny_result, tmp_path / "cpu.json")
+    again = cpu.load(path)
+    assert again is not None and again.rows == tiny_result.rows and again.meta == json.loads(path.read_text())["meta"]
+    table = cpu.markdown_table(again)
+    assert table.count("\n") == 1 + 2 * len(cpu.FORMS) * 2  # header, rule, one line per (name, form, size)
+    png = cpu.plot(again, tmp_path / "cpu.png")
+    assert png.stat().st_size > 10_000
+    assert cpu.load(tmp_path / "missing.json") is None
+
+
+def test_median_times_prefers_the_faster_function():
+    import time
+
+    times = cpu.median_times({"slow": lambda: time.sleep(2e-3), "fast": lambda: None}, repeats=3)
+    assert times["slow"] > 1e-3 > times["fast"]
+
+
+def test_cli_bench_rejects_bad_input_with_one_line(capsys):
+    assert main(["bench", "--activations", "mish"]) == 2
+    assert "gelu, gelu_tanh, silu" in capsys.readouterr().err
+    assert main(["bench", "--log2-sizes", "ten"]) == 2
+    assert "--log2-sizes" in capsys.readouterr().err
+    assert main(["bench", "--activations", "geluu"]) == 2
+
+
+def test_cli_bench_json(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    code = main(["bench", "--activations", "gelu", "--log2-sizes", "10", "--threads", "1", "--repeats", "2",
+                 "--no-compile", "--out", str(out), "--json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {r["form"] for r in data["summary"]} == set(cpu.FORMS)
+    assert out.is_file() and out.with_suffix(".png").is_file()
+
+
+def test_report_speed_section_reuses_a_stored_bench(tiny_result, tmp_path, monkeypatch):
+    from gelulab.report.section import ReportContext
+    from gelulab.report.sections_speed import build
+
+    stored = cpu.save(tiny_result, tmp_path / "stored.json")
+    monkeypatch.setenv("GELULAB_BENCH", str(stored))
+    section = build(ReportContext(out_dir=tmp_path / "report", quick=True))
+    assert "From the stored bench" in section.markdown and "minutes old" in section.markdown
+    assert "| gelu | forward | 2^10 | 1 |" in section.markdown
+    assert section.figures[0].is_file()
+    # the exactness table is measured, and the kernels match the reference
+    assert "| gelu | 0 | 0 |" in section.markdown
