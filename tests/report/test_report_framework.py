@@ -100,6 +100,7 @@ def test_report_shows_summary_first_and_each_sections_rerun_data_age_and_machine
     assert md.count("*Ran on:*") == 2 and "python" in md.split("*Ran on:*")[1].splitlines()[0]
     assert 'id="summary"' in html and html.index('id="summary"') < html.index('id="stored"')
     assert "stored x.json, 3 min old" in html and 'class="missing"' in html  # the broken section is flagged
+    assert "*Data:* none: the section failed" in md
     assert "Content-Security-Policy" in html and "<script" not in html and "http://" not in html.split("</style>")[1]
 
 

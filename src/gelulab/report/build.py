@@ -58,6 +58,7 @@ def _failed_section(title: str, exc: Exception) -> Section:
         markdown=f"This section could not be built: `{type(exc).__name__}: {exc}`.",
         rerun="gelulab report",
         measured=False,
+        data_source="none: the section failed",
     )
 
 
