@@ -101,18 +101,24 @@ class GPT(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.head.weight = self.tok.weight  # weight tying, as in GPT-2 / nanoGPT
-        self.apply(self._init_weights)
-        # GPT-2's scaled init of the residual projections: std 0.02 / sqrt(2 · n_layer)
+        self.blocks.apply(self._init_weights)
+        nn.init.normal_(self.tok.weight, mean=0.0, std=0.02)  # also the (tied) output head
+        nn.init.normal_(self.pos.weight, mean=0.0, std=0.02)
+        # residual-branch outputs scaled down by sqrt(2 · n_layer), as GPT-2 does
         for name, p in self.named_parameters():
             if name.endswith(("proj.weight", "w_out.weight")):
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+                p.data.mul_(1.0 / math.sqrt(2 * cfg.n_layer))
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, nn.Linear | nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-        if isinstance(module, nn.Linear) and module.bias is not None:
-            nn.init.zeros_(module.bias)
+        # Linear: N(0, 1/fan_in) (LeCun normal, T5's scaling), so the FFN's pre-activations have unit scale
+        # at any width. GPT-2's fixed std 0.02 is ~1/sqrt(d) only for d in the thousands; on a 64-wide
+        # model it puts every pre-activation near 0, where GELU and SiLU are almost linear (slope 1/2)
+        # while ReLU, being scale-free, is not: that would favour ReLU for reasons of init alone.
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=module.in_features ** -0.5)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
 
     def num_params(self, trainable_only: bool = True) -> int:
         """Parameter count (tied weights counted once)."""
