@@ -523,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("results", help="mean ± 95%% CI per activation and paired tests against a baseline",
-                       description="Summarise the stored runs: per experiment and activation the mean ± 95%% CI "
+                       description="Summarise the stored runs: per experiment and activation the mean ± 95% CI "
                        "over seeds (t distribution), and the paired difference to the baseline on the same "
                        "seeds with a paired t-test.")
     p.add_argument("--task", help="lm, digits, mnist1d or vision (default: all)")
