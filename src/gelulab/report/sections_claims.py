@@ -46,11 +46,24 @@ def build(ctx: ReportContext) -> Section:
 
 
 def _highlights(results: list, counts: dict[str, int]) -> list[str]:
-    """The verdict counts, then every statement that fails or holds only in part, with its evidence."""
+    """The verdict counts, every statement that fails with its evidence (shortened), those that hold in part."""
     lines = [f"Of {len(results)} statements of the explainer: " + ", ".join(f"{n} {v}" for v, n in counts.items())
              + "."]
-    for verdict in ("fails", "holds in part"):
-        for r in (r for r in results if r.verdict == verdict):
-            quote = r.claim.quote.replace("\n", " ").strip()
-            lines.append(f"{_MARK[verdict]}: `{quote}` — {r.evidence.summary.replace(chr(10), ' ')}")
+    by_evidence: dict[str, list[str]] = {}  # statements refuted by the same evidence share one line
+    for r in (r for r in results if r.verdict == "fails"):
+        by_evidence.setdefault(r.evidence.summary, []).append(f"`{_quote(r.claim.quote)}`")
+    for summary, quotes in by_evidence.items():
+        lines.append(f"{_MARK['fails']}: {', '.join(quotes)} — {_shorten(summary)}")
+    partly = [f"`{_quote(r.claim.quote)}`" for r in results if r.verdict == "holds in part"]
+    if partly:
+        lines.append(f"{_MARK['holds in part']} (details in the table below): " + ", ".join(partly) + ".")
     return lines
+
+
+def _quote(text: str, limit: int = 70) -> str:
+    return _shorten(text.replace("`", "'"), limit)
+
+
+def _shorten(text: str, limit: int = 220) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
