@@ -219,9 +219,27 @@ def peak_bytes(step: Callable[[], Any]) -> int | None:
     return max(0, peak - before) * 1024
 
 
+def _fixed_mmap_threshold() -> None:
+    """Make glibc serve (and return) every large block with mmap.
+
+    By default glibc raises its mmap threshold after large frees and keeps freed blocks in the
+    heap, so a second forward+backward reuses resident memory and its peak reads as zero.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD = 128 KiB, fixed
+    except (OSError, AttributeError):  # not glibc: peaks may read low after the first run
+        pass
+
+
 def gated_memory(size: int) -> list[dict[str, Any]]:
     """Peak memory of forward+backward of GEGLU and SwiGLU (x of ``size`` elements), gelulab vs eager."""
     import torch
+
+    _fixed_mmap_threshold()
     import torch.nn.functional as F
 
     from ..torch import functional as gtf
