@@ -55,6 +55,7 @@ def plot_learning_curves(runs: Sequence[RunRecord], path: str | Path, title: str
         by_act: dict[str, list[RunRecord]] = {}
         for r in members:
             by_act.setdefault(r.activation, []).append(r)
+        second_points = []  # loss curves drop fast at first: zoom on what follows the first checkpoint
         for act in sorted(by_act, key=lambda a: (list(colors).index(a) if a in colors else 99, a)):
             series = [dict(r.curves.get(curve, [])) for r in by_act[act]]
             steps = sorted(set.intersection(*(set(s) for s in series))) if series else []
@@ -64,6 +65,10 @@ def plot_learning_curves(runs: Sequence[RunRecord], path: str | Path, title: str
             color = colors.get(act)
             ax.plot(steps, values.mean(0), label=f"{act} (n={len(series)})", lw=1.6, color=color)
             ax.fill_between(steps, values.min(0), values.max(0), color=color, alpha=0.15, lw=0)
+            if len(steps) >= 3:
+                second_points.append(float(values[:, 1].max()))
+        if curve.endswith("loss") and second_points:
+            ax.set_ylim(top=max(second_points))
         ax.set_title(experiment_label(members[0].config))
         ax.set_xlabel("training step")
         ax.set_ylabel(ylabel)
