@@ -73,3 +73,12 @@ def test_a_failing_run_is_reported_and_the_others_are_stored(store_path, monkeyp
                         show_progress=False)
     assert summary.finished == 3
     assert summary.failed == [("digits silu seed 1", "FloatingPointError: training loss became nan at step 3")]
+
+
+def test_gelulab_ops_train_like_pytorch_ops(tiny_lm):
+    """impl=gelulab (correctly rounded custom ops, their own backward) follows the PyTorch-op run closely."""
+    for act in ("gelu", "swiglu"):
+        ours = execute_run(make_config("lm", act, impl="gelulab", **tiny_lm), seed=1)
+        torch_ops = execute_run(make_config("lm", act, impl="torch", **tiny_lm), seed=1)
+        assert ours.config_hash != torch_ops.config_hash
+        assert abs(ours.metrics["val_loss"] - torch_ops.metrics["val_loss"]) < 1e-3

@@ -41,7 +41,10 @@ def _scale_note(lm_summary, lm_params: int | None) -> str:
         "CIFAR-10/100 (up to a wide residual network), TIMIT and Twitter POS tagging. Our nats per character "
         "are not comparable in absolute value with per-token log-perplexities; only the ordering and the "
         "significance of differences are. A verdict of 'not significant at this scale' says the runs here "
-        "cannot tell the activations apart, not that the papers are wrong."
+        "cannot tell the activations apart, not that the papers are wrong. Differences this small also "
+        "depend on the optimiser settings and the initialisation (here LeCun-normal projections, AdamW with "
+        "warm-up and cosine decay, activations computed by PyTorch's own ops; `--set impl=gelulab` trains "
+        "with gelulab's correctly rounded ops instead): a verdict is about these settings."
     )
 
 
