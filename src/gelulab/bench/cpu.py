@@ -21,6 +21,7 @@ through ``/proc/self/clear_refs``) above the resident set before the step.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -207,8 +208,18 @@ def _reset_peak() -> bool:
         return False
 
 
+def _trim_heap() -> None:
+    """Give free heap memory back to the OS (glibc), so a step's allocations fault in fresh pages."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
 def peak_bytes(step: Callable[[], Any]) -> int | None:
     """Resident-set high-water mark above the resident set before ``step`` (Linux), in bytes."""
+    _trim_heap()
     if not _reset_peak():
         return None
     before = _status_kib("VmRSS")
@@ -285,6 +296,8 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     start_threads = torch.get_num_threads()
     total = len(activations) * len(config.sizes) * len(config.threads)
     try:
+        if config.memory_size:  # first: the timings' large frees would leave resident heap behind
+            result.memory = gated_memory(config.memory_size)
         with Progress(disable=not progress, transient=True) as bar:
             task = bar.add_task("bench", total=total)
             for threads in config.threads:
@@ -299,8 +312,6 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
                                 result.rows.append(Row(name, form, impl, size, threads, seconds,
                                                        seconds / times["copy"], seconds / times["torch"]))
                         bar.advance(task)
-            if config.memory_size:
-                result.memory = gated_memory(config.memory_size)
     finally:
         _set_threads(start_threads)
     result.meta["load_average_after"] = load_average()
