@@ -410,19 +410,27 @@ def float64_values(name: str, x: np.ndarray, order: int = 0) -> tuple[np.ndarray
 _ENTRY_POINTS: dict[tuple, object] = {}
 
 
+def _cheap_type(a) -> tuple:
+    """What numba's type of an argument depends on, without the cost of numba.typeof (~10 us)."""
+    if isinstance(a, np.ndarray):
+        return a.dtype.char, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.writeable, a.flags.aligned
+    return (type(a),)
+
+
 def _run(driver, kind: int, *args):
     """driver(kind, *args) through the compiled entry point of its literal specialisation.
 
     Calling a dispatcher with an argument it must treat as a literal costs ~10 ms per call in
     numba's type resolution; the entry point of the compiled specialisation costs microseconds.
     """
-    key = (driver.py_func.__name__, kind, *(numba.typeof(a) for a in args))
+    key = (driver, kind, *(_cheap_type(a) for a in args))
     entry = _ENTRY_POINTS.get(key)
     if entry is not None:
         return entry(kind, *args)
     result = driver(kind, *args)  # compiles, or loads from numba's cache
+    types_ = tuple(numba.typeof(a) for a in args)
     for signature, compiled in driver.overloads.items():
-        if signature[0] == types.literal(kind) and tuple(signature[1:]) == key[2:]:
+        if signature[0] == types.literal(kind) and tuple(signature[1:]) == types_:
             _ENTRY_POINTS[key] = compiled.entry_point
     return result
 
