@@ -47,7 +47,7 @@ def _alive(pid: int) -> bool:
 def test_sigkill_mid_sweep_loses_only_runs_in_flight_and_rerun_resumes(tmp_path):
     store = tmp_path / "runs.sqlite"
     cmd = [sys.executable, "-m", "gelulab.cli", "sweep", "--task", "digits", "--activations", "relu,gelu",
-           "--seeds", "2", "--steps", "60", "--workers", "2", "--store", str(store), "--no-progress"]
+           "--seeds", "2", "--steps", "150", "--workers", "2", "--store", str(store), "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 120

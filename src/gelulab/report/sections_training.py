@@ -8,7 +8,7 @@ paired difference to ReLU with its p-value, the learning curves, and one verdict
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from .section import COMPUTED_NOW, ReportContext, Section, age_text
@@ -65,7 +65,10 @@ def build(ctx: ReportContext) -> Section:
         specs, store_path, workers = DEFAULT_SWEEP, default_store_path(), DEFAULT_WORKERS
     store_arg = str(store_path) if ctx.quick or "GELULAB_STORE" in os.environ else None
     commands = [s.command(store=store_arg, workers=workers) for s in specs]
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    stored_before: set[tuple[str, int]] = set()
+    if Path(store_path).exists():
+        with RunStore(store_path, readonly=True) as store:
+            stored_before = store.finished_keys()
     sweep = run_sweep(plan_of(specs), store_path, workers=workers, show_progress=False)
     wanted = {experiment_hash(make_config(s.task, s.activations[0], **s.overrides)) for s in specs}
     with RunStore(store_path, readonly=True) as store:
@@ -76,7 +79,7 @@ def build(ctx: ReportContext) -> Section:
                        markdown="No training run could be stored: " +
                        "; ".join(f"{label}: {err}" for label, err in sweep.failed[:3]))
     summaries = summarise(runs, baseline="relu")
-    reused = [r for r in runs if r.finished_at < started_at]
+    reused = [r for r in runs if (r.config_hash, r.seed) in stored_before]
     if reused:
         oldest = min(datetime.fromisoformat(r.finished_at) for r in reused)
         source = (f"{len(reused)} stored runs from {store_path} (oldest {age_text(oldest)}); "
