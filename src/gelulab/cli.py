@@ -284,10 +284,11 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 def _experiment_call(fn, *a, **kw):
     from .experiments.store import StoreError
+    from .experiments.sweep import SweepError
 
     try:
         return fn(*a, **kw)
-    except (ValueError, StoreError, FileNotFoundError) as exc:
+    except (ValueError, StoreError, FileNotFoundError, SweepError) as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -82,3 +82,13 @@ def test_corrupt_store_exits_2_and_is_not_overwritten(capsys, tmp_path):
     assert main(["train", "--task", "digits", "--activation", "relu", "--steps", "2", "--store", str(path)]) == 2
     assert "not a gelulab results store" in capsys.readouterr().err
     assert path.read_bytes() == b"\x00garbage" * 64
+
+
+def test_ray_missing_is_one_actionable_line(capsys, store_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes 'import ray' fail as if it were not installed
+    argv = ["sweep", "--task", "digits", "--activations", "relu", "--seeds", "1", "--steps", "2", "--ray",
+            "--no-progress", "--store", str(store_path)]
+    assert main(argv) == 2
+    assert "pip install 'gelulab[ray]'" in capsys.readouterr().err

@@ -20,6 +20,10 @@ from .store import RunRecord, RunStore
 from .tasks import config_hash, execute_run, make_config
 
 
+class SweepError(RuntimeError):
+    """The sweep cannot go on (Ray missing, a worker process died); what is stored stays stored."""
+
+
 @dataclass(frozen=True)
 class PlannedRun:
     config: dict[str, Any]
@@ -142,7 +146,7 @@ def _sweep_processes(pending: Sequence[PlannedRun], finish: Callable, workers: i
             for fut in finished:
                 error = fut.exception()
                 if isinstance(error, BrokenProcessPool):  # the pool itself died: stop, keep what is stored
-                    raise RuntimeError(f"a sweep worker process died ({error}); rerun the command to resume")
+                    raise SweepError(f"a sweep worker process died ({error}); rerun the command to resume")
                 finish(futures[fut], None if error else fut.result(), error)
 
 
@@ -151,7 +155,7 @@ def _sweep_ray(pending: Sequence[PlannedRun], finish: Callable, workers: int | N
     try:
         import ray
     except ImportError:
-        raise RuntimeError("--ray needs Ray: pip install 'gelulab[ray]' (or pip install 'ray[default]')") from None
+        raise SweepError("--ray needs Ray: pip install 'gelulab[ray]' (or pip install 'ray[default]')") from None
     started_here = not ray.is_initialized()
     if started_here:
         # the package is importable on a local cluster; on a remote one gelulab must be installed there
