@@ -20,7 +20,7 @@ def _bits_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b))
 
 
-def _inputs(name: str, n_random: int = 1 << 15) -> np.ndarray:
+def _inputs(name: str, n_random: int = 1 << 13) -> np.ndarray:
     rng = np.random.default_rng(7)
     return np.concatenate([
         sample_inputs(np.float32, name, n_random=2000),
