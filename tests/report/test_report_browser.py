@@ -14,7 +14,8 @@ from gelulab.report.browser import full_page_screenshot, page_problems
 from gelulab.report.build import SECTIONS
 
 
-def test_report_renders_in_chromium_offline_without_errors(quick_report, chromium, screenshot_dir, capsys):
+def test_report_renders_in_chromium_offline_without_errors(chromium, quick_report, screenshot_dir, capsys):
+    # chromium first: without a browser the test skips (or fails in CI) before building the report
     keys = [quick_report.summary.key, *(s.key for s in quick_report.sections), "environment"]
     assert len(quick_report.sections) == len(SECTIONS)
 
@@ -44,7 +45,7 @@ def test_report_renders_in_chromium_offline_without_errors(quick_report, chromiu
     ('<img src="http://example.invalid/plot.png" alt="remote">', "network request"),
     ('<script>throw new Error("boom")</script>', "console error"),
     ('<table><tr><td style="white-space:nowrap">' + "wide " * 600 + "</td></tr></table>", "horizontal overflow"),
-])
+], ids=["broken-image", "remote-image", "script-error", "wide-table"])
 def test_the_browser_checks_catch_a_faulty_page(chromium, tmp_path, fault, expected):
     page = tmp_path / "faulty.html"
     page.write_text(f"<!DOCTYPE html><html><body><section id='a'><h2>A</h2>{fault}</section></body></html>")
