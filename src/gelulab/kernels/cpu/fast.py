@@ -474,8 +474,18 @@ def _run_chunks(task, n_chunks: int, items: int) -> np.ndarray:
     return counts
 
 
+def _full(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """grad as a writeable C-contiguous array of ``shape`` (a read-only broadcast view would make numba
+    compile a second, read-only specialisation of every kernel)."""
+    grad = np.asarray(grad)
+    if grad.shape == tuple(shape) and grad.flags.c_contiguous and grad.flags.writeable:
+        return grad
+    return np.array(np.broadcast_to(grad, shape), dtype=np.float32, order="C")
+
+
 def _flat(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a).reshape(-1)
+    a = np.ascontiguousarray(a)
+    return (a if a.flags.writeable else a.copy()).reshape(-1)
 
 
 def _output(shape: tuple[int, ...], out: np.ndarray | None) -> np.ndarray:
@@ -521,7 +531,7 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     """grad * f'(x) for float32 inputs, rounded once, correctly."""
     kind = KINDS[name]
     result = _output(x.shape, out)
-    xf, gf, yf = _flat(x), _flat(np.broadcast_to(grad, x.shape)), result.reshape(-1)
+    xf, gf, yf = _flat(x), _flat(_full(grad, x.shape)), result.reshape(-1)
     ranges = _chunk_ranges(xf.size, CHUNK)
     counts = _run_chunks(lambda cs, c0, c1: _run(_backward_block, kind, gf, xf, yf, cs, c0, c1), len(ranges),
                          xf.size)
@@ -535,7 +545,8 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
 
 
 def _rows(x: np.ndarray) -> tuple[np.ndarray, int, list[tuple[int, int]]]:
-    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+    x2 = np.ascontiguousarray(x)
+    x2 = (x2 if x2.flags.writeable else x2.copy()).reshape(-1, x.shape[-1])
     per = max(1, CHUNK // max(1, x2.shape[1] // 2))
     return x2, per, _chunk_ranges(x2.shape[0], per)
 
@@ -575,7 +586,7 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     half = x.shape[-1] // 2
     result = _output(x.shape, out)
     x2, per, ranges = _rows(x)
-    g2 = np.ascontiguousarray(np.broadcast_to(grad, (*x.shape[:-1], half))).reshape(x2.shape[0], half)
+    g2 = _full(grad, (*x.shape[:-1], half)).reshape(x2.shape[0], half)
     y2 = result.reshape(x2.shape)
     counts = _run_chunks(lambda cs, c0, c1: _run(_gated_backward_rows, kind, g2, x2, y2, cs, per, c0, c1),
                          len(ranges), x.size)
