@@ -275,8 +275,10 @@ def tanh_close(ctx: EvidenceContext) -> Evidence:
     g = gap_to("gelu_tanh")
     q = gap_to("quick_gelu")
     r = gap_to("relu")
-    # float16 spacing at the point of the largest gap: "close" means below half of it
-    half_ulp16 = 0.5 * float(np.spacing(np.float16(abs(float(get("gelu")(g.at))))))
+    # float16 spacing at the point of the largest gap: "close" means below half of it. The gap is
+    # even in x, so of a symmetric pair the larger |gelu| (positive x) sets the scale.
+    at = abs(g.at) if g.symmetric else g.at
+    half_ulp16 = 0.5 * float(np.spacing(np.float16(abs(float(get("gelu")(at))))))
     ok = g.max_abs < half_ulp16
     return Evidence(
         HOLDS if ok else IN_PART,

@@ -105,9 +105,11 @@ class ActivationSpec:
         if order not in ORDERS:
             raise ValueError(f"{self.name}: derivative order must be 0, 1 or 2, got {order!r}")
         arr, dtype, scalar = _as_float_array(x, self.name)
-        y = self.evaluate_float64(arr.astype(np.float64), order, extended=dtype == np.float64)
+        with np.errstate(invalid="ignore"):  # ml_dtypes warns when it widens a bfloat16 NaN
+            x64 = arr.astype(np.float64)
+        y = self.evaluate_float64(x64, order, extended=dtype == np.float64)
         if dtype != np.float64 and order == 0:
-            y = _break_tiny_ties(self, arr.astype(np.float64), y)
+            y = _break_tiny_ties(self, x64, y)
         out = round_float64_to(y, dtype)
         return out[()] if scalar else out
 
