@@ -246,35 +246,53 @@ def _fixed_mmap_threshold() -> None:
         pass
 
 
-def gated_memory(size: int) -> list[dict[str, Any]]:
-    """Peak memory of forward+backward of GEGLU and SwiGLU (x of ``size`` elements), gelulab vs eager."""
+def _gated_peak_here(op: str, impl: str, size: int) -> dict[str, Any]:
+    """One peak-memory measurement in this process (run by gated_memory in a fresh one)."""
     import torch
-
-    _fixed_mmap_threshold()
     import torch.nn.functional as F
 
     from ..torch import functional as gtf
 
-    rows = []
+    _fixed_mmap_threshold()
     width = 8192
     x0 = torch.randn(max(1, size // width), width)
     grad = torch.randn(x0.shape[0], width // 2)
-    eager = {"geglu": lambda t: F.gelu(t[..., : width // 2]) * t[..., width // 2:],
-             "swiglu": lambda t: F.silu(t[..., : width // 2]) * t[..., width // 2:]}
-    ours = {"geglu": gtf.geglu, "swiglu": gtf.swiglu}
-    for name in GATED:
-        for impl, fn in (("gelulab", ours[name]), ("torch", eager[name])):
-            best = None
-            for _ in range(2):
-                x = x0.clone().requires_grad_()
+    half = width // 2
+    fns = {("geglu", "gelulab"): gtf.geglu, ("swiglu", "gelulab"): gtf.swiglu,
+           ("geglu", "torch"): lambda t: F.gelu(t[..., :half]) * t[..., half:],
+           ("swiglu", "torch"): lambda t: F.silu(t[..., :half]) * t[..., half:]}
+    fn = fns[(op, impl)]
+    # a full-size warm-up: loads every kernel (numba's compiled code costs tens of MiB once) and
+    # starts the thread pool outside the measurement
+    warm = x0.clone().requires_grad_()
+    fn(warm).backward(grad)
+    del warm
+    x = x0.clone().requires_grad_()
+    peak = peak_bytes(lambda: fn(x).backward(grad))
+    return {"op": op, "impl": impl, "elements": int(x0.numel()), "input_bytes": int(x0.numel() * 4),
+            "peak_bytes": peak}
 
-                def step(fn: Callable = fn, x: torch.Tensor = x) -> None:
-                    fn(x).backward(grad)
 
-                b = peak_bytes(step)
-                best = b if best is None or (b is not None and b < best) else best
-            rows.append({"op": name, "impl": impl, "elements": int(x0.numel()), "input_bytes": int(x0.numel() * 4),
-                         "peak_bytes": best})
+def gated_memory(size: int) -> list[dict[str, Any]]:
+    """Peak memory of forward+backward of GEGLU and SwiGLU (x of ``size`` elements), gelulab vs eager.
+
+    Each case runs in a fresh Python process, so no allocator state carries over between them.
+    """
+    import json
+    import subprocess
+    import sys
+
+    rows = []
+    for op in GATED:
+        for impl in ("gelulab", "torch"):
+            code = ("import json; from gelulab.bench.cpu import _gated_peak_here; "
+                    f"print(json.dumps(_gated_peak_here({op!r}, {impl!r}, {int(size)})))")
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+            if done.returncode != 0:
+                rows.append({"op": op, "impl": impl, "elements": size, "input_bytes": size * 4, "peak_bytes": None,
+                             "error": done.stderr.strip().splitlines()[-1:]})
+                continue
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return rows
 
 
