@@ -383,6 +383,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         config.repeats = args.repeats
     if args.no_compile:
         config.compile = False
+    if args.memory_log2_size is not None:
+        if not 0 <= args.memory_log2_size <= 30:
+            raise UsageError("--memory-log2-size must lie in 0..30 (0 skips the memory measurement)")
+        config.memory_size = 0 if args.memory_log2_size == 0 else 1 << args.memory_log2_size
     result = cpu.run(config, progress=not args.json)
     path = cpu.save(result, args.out)
     figure = cpu.plot(result, args.plot or path.with_suffix(".png"))
@@ -544,6 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", help="thread counts, e.g. 1,2 (default 1,2)")
     p.add_argument("--repeats", type=int, help="samples per median (default 9)")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile (its compiles are slow)")
+    p.add_argument("--memory-log2-size", type=int, help="GEGLU/SwiGLU peak-memory input size as a power of two "
+                   "(default 24; 0 skips it)")
     p.add_argument("--quick", action="store_true", help="a small run: gelu, 2^10 and 2^14, no compile")
     p.add_argument("--out", default="results/bench/cpu.json", help="where to store the JSON "
                    "(default results/bench/cpu.json)")

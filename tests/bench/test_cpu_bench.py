@@ -14,7 +14,7 @@ from gelulab.cli import main
 @pytest.fixture(scope="module")
 def tiny_result() -> cpu.BenchResult:
     config = cpu.BenchConfig(activations=("gelu", "silu"), sizes=(1 << 10, 1 << 12), threads=(1,), repeats=2,
-                             compile=False, memory_size=1 << 16)
+                             compile=False, memory_size=1 << 16, memory_fresh_processes=False)
     return cpu.run(config, progress=False)
 
 
@@ -37,6 +37,15 @@ def test_every_case_is_timed_with_ratios_to_the_same_runs_copy_and_torch(tiny_re
 def test_gated_memory_is_measured_for_both_implementations(tiny_result):
     ops = {(m["op"], m["impl"]) for m in tiny_result.memory}
     assert ops == {(op, impl) for op in cpu.GATED for impl in ("gelulab", "torch")}
+
+
+def test_gelulab_geglu_peaks_lower_than_eager_torch():
+    """Backward saves only the input: eager keeps gelu(a) too, so its peak is higher."""
+    ours = cpu._gated_peak_here("geglu", "gelulab", 1 << 21)
+    eager = cpu._gated_peak_here("geglu", "torch", 1 << 21)
+    if ours["peak_bytes"] is None:
+        pytest.skip("no /proc/self/clear_refs here: peak resident memory cannot be measured")
+    assert ours["peak_bytes"] < eager["peak_bytes"]
 
 
 def test_json_round_trip_table_and_plot(tiny_result, tmp_path):
@@ -68,7 +77,7 @@ def test_cli_bench_rejects_bad_input_with_one_line(capsys):
 def test_cli_bench_json(tmp_path, capsys):
     out = tmp_path / "b.json"
     code = main(["bench", "--activations", "gelu", "--log2-sizes", "10", "--threads", "1", "--repeats", "2",
-                 "--no-compile", "--out", str(out), "--json"])
+                 "--no-compile", "--memory-log2-size", "0", "--out", str(out), "--json"])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert {r["form"] for r in data["summary"]} == set(cpu.FORMS)

@@ -51,11 +51,12 @@ class BenchConfig:
     repeats: int = 9
     compile: bool = True
     memory_size: int = 1 << 24
+    memory_fresh_processes: bool = True
 
     @classmethod
     def quick(cls) -> BenchConfig:
         return cls(activations=("gelu",), sizes=QUICK_SIZES, threads=(min(2, os.cpu_count() or 1),), repeats=3,
-                   compile=False, memory_size=1 << 18)
+                   compile=False, memory_size=1 << 18, memory_fresh_processes=False)
 
 
 @dataclass
@@ -273,10 +274,11 @@ def _gated_peak_here(op: str, impl: str, size: int) -> dict[str, Any]:
             "peak_bytes": peak}
 
 
-def gated_memory(size: int) -> list[dict[str, Any]]:
+def gated_memory(size: int, fresh_processes: bool = True) -> list[dict[str, Any]]:
     """Peak memory of forward+backward of GEGLU and SwiGLU (x of ``size`` elements), gelulab vs eager.
 
-    Each case runs in a fresh Python process, so no allocator state carries over between them.
+    With ``fresh_processes`` each case runs in a new Python process (~5 s each), so no allocator
+    state carries over between cases; without, all run here (for quick runs and tests).
     """
     import json
     import subprocess
@@ -285,6 +287,9 @@ def gated_memory(size: int) -> list[dict[str, Any]]:
     rows = []
     for op in GATED:
         for impl in ("gelulab", "torch"):
+            if not fresh_processes:
+                rows.append(_gated_peak_here(op, impl, size))
+                continue
             code = ("import json; from gelulab.bench.cpu import _gated_peak_here; "
                     f"print(json.dumps(_gated_peak_here({op!r}, {impl!r}, {int(size)})))")
             done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
@@ -315,7 +320,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     total = len(activations) * len(config.sizes) * len(config.threads)
     try:
         if config.memory_size:  # first: the timings' large frees would leave resident heap behind
-            result.memory = gated_memory(config.memory_size)
+            result.memory = gated_memory(config.memory_size, config.memory_fresh_processes)
         with Progress(disable=not progress, transient=True) as bar:
             task = bar.add_task("bench", total=total)
             for threads in config.threads:
