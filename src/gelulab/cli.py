@@ -363,6 +363,10 @@ def _log2_sizes(text: str) -> list[int]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.device == "cuda":
+        from .bench import gpu
+
+        return gpu.main(["bandwidth", *(["--json"] if args.json else [])])
     from .bench import cpu
 
     config = cpu.BenchConfig.quick() if args.quick else cpu.BenchConfig()
@@ -551,6 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-log2-size", type=int, help="GEGLU/SwiGLU peak-memory input size as a power of two "
                    "(default 24; 0 skips it)")
     p.add_argument("--quick", action="store_true", help="a small run: gelu, 2^10 and 2^14, no compile")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cpu (default), or cuda: bandwidth vs a device copy, torch, torch.compile and Liger")
     p.add_argument("--out", default="results/bench/cpu.json", help="where to store the JSON "
                    "(default results/bench/cpu.json)")
     p.add_argument("--plot", help="plot path (default: the JSON's path with .png)")

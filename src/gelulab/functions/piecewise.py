@@ -2,7 +2,7 @@
 
 At a kink the derivative takes PyTorch's convention, so gradients match the framework bit
 for bit: relu'(0) = 0, leaky_relu'(0) = slope, relu6'(0) = relu6'(6) = 0,
-elu'(0) = selu'(0) from the negative branch, hardswish'(-3) = -1/2 and hardswish'(3) = 3/2.
+elu'(0) = selu'(0) from the negative branch, hardswish'(-3) = 0 and hardswish'(3) = 1.
 Second derivatives are the derivative of those first derivatives away from the kinks (Dirac
 masses at the kinks are not represented).
 """
@@ -114,11 +114,11 @@ def hardswish(x: np.ndarray) -> np.ndarray:
 def hardswish_first(x: np.ndarray) -> np.ndarray:
     # (2x + 3)/6 rather than x/3 + 1/2: 2x + 3 is exact near the root at -3/2.
     inner = (2.0 * x + _SHIFT) / (2 * _SHIFT)
-    return np.where(x < -_SHIFT, 0.0, np.where(x <= _SHIFT, inner, 1.0))
+    return np.where(x <= -_SHIFT, 0.0, np.where(x < _SHIFT, inner, 1.0))
 
 
 def hardswish_second(x: np.ndarray) -> np.ndarray:
-    return np.where((x >= -_SHIFT) & (x <= _SHIFT), 1.0 / _SHIFT, 0.0)
+    return np.where((x > -_SHIFT) & (x < _SHIFT), 1.0 / _SHIFT, 0.0)
 
 
 zeros = _zeros

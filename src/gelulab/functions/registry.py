@@ -239,8 +239,8 @@ _SPECS: list[ActivationSpec] = [
         domain_notes="All reals; derivative jumps at -3 and 3 (PyTorch's conventions there).",
         kernels=(piecewise.hardswish, piecewise.hardswish_first, piecewise.hardswish_second),
         symbolic=lambda x: _sympy().Piecewise(
-            (0, x < -_rational(HARDSWISH_SHIFT)),
-            (x * (x + _rational(HARDSWISH_SHIFT)) / (2 * _rational(HARDSWISH_SHIFT)), x <= _rational(HARDSWISH_SHIFT)),
+            (0, x <= -_rational(HARDSWISH_SHIFT)),
+            (x * (x + _rational(HARDSWISH_SHIFT)) / (2 * _rational(HARDSWISH_SHIFT)), x < _rational(HARDSWISH_SHIFT)),
             (x, True),
         ),
         limits={0: (-0.0, INF), 1: (0.0, 1.0), 2: (0.0, 0.0)},

@@ -48,18 +48,21 @@ def round_float64_to(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """
     if dtype == np.float64:
         return y
-    with np.errstate(over="ignore", under="ignore"):
+    y = np.asarray(y, dtype=np.float64)
+    shape = y.shape
+    y = y.reshape(-1)  # 0-d arrays would turn into scalars below
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if dtype in (np.float32, np.float16):
-            return y.astype(dtype)
+            return y.astype(dtype).reshape(shape)
         f32 = y.astype(np.float32)
         back = f32.astype(np.float64)
     inexact = (back != y) & np.isfinite(y) & np.isfinite(back)
     even = (f32.view(np.int32) & 1) == 0
     fix = inexact & even
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if np.any(fix):
             f32[fix] = np.nextafter(f32[fix], np.where(y[fix] > back[fix], np.inf, -np.inf).astype(np.float32))
-        return f32.astype(dtype)
+        return f32.astype(dtype).reshape(shape)
 
 
 @dataclass(frozen=True)
