@@ -61,6 +61,7 @@ def build(ctx: ReportContext) -> Section:
 
     stored = _stored_path()
     result = cpu.load(stored)
+    stored_used = result is not None
     if result is not None:
         source = (f"From the stored bench `{stored}` ({_age(result.meta.get('created', ''))}, measured "
                   f"{result.meta.get('created', '?')}, load average {result.meta.get('load_average_before')} "
@@ -92,4 +93,24 @@ def build(ctx: ReportContext) -> Section:
         "",
         *exact,
     ])
-    return Section(key="speed", title="Speed", markdown=text, rerun="gelulab bench", figures=[figure])
+    return Section(key="speed", title="Speed", markdown=text, rerun="gelulab bench", figures=[figure],
+                   highlights=_highlights(cpu.summary_rows(result), exact),
+                   data_source=f"stored bench {stored}" if stored_used else "measured in this build")
+
+
+def _highlights(rows: list[dict], exact: list[str]) -> list[str]:
+    """At the largest size and thread count measured: gelulab vs torch per activation and form."""
+    if not rows:
+        return []
+    size = max(r["log2_size"] for r in rows)
+    threads = max(r["threads"] for r in rows)
+    out = []
+    for name in dict.fromkeys(r["activation"] for r in rows):
+        parts = [f"{r['form']} {r['gelulab_x_copy']:.2f}x copy vs torch {r['torch_x_copy']:.2f}x "
+                 f"({r['gelulab_x_torch']:.2f}x torch)"
+                 for r in rows if r["activation"] == name and r["log2_size"] == size and r["threads"] == threads]
+        if parts:
+            out.append(f"CPU float32 {name}, 2^{size} elements, {threads} thread(s): " + "; ".join(parts) + ".")
+    mismatches = sum(int(c) for line in exact[2:] for c in line.strip("|").split("|")[1:3])
+    out.append(f"Fast kernels vs the correctly rounded reference, measured now: {mismatches} mismatching outputs.")
+    return out
