@@ -110,7 +110,8 @@ def plot_minimum_zoom(names: Sequence[str], out: str | Path, *, half_width: floa
     ax.set_ylabel("f(x)")
     ax.set_title("Zoom on the minimum: f decreases left of it, so it is not monotonic")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right")
+    # Lower right stays empty: right of the minimum every curve has already risen to about 0.
+    ax.legend(loc="lower right")
     return _save(fig, Path(out))
 
 
