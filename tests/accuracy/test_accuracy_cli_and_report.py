@@ -45,5 +45,6 @@ def test_report_section_computes_then_reuses_stored_scans(tmp_path, monkeypatch)
     assert "| bfloat16 | f | gelulab |" in first.markdown and "| computed |" in first.markdown
     assert all(f.exists() for f in first.figures) and len(first.figures) == 2
     second = build(ctx)
-    assert "| computed |" not in second.markdown and "| stored `accuracy/" in second.markdown
+    assert "| computed |" not in second.markdown and "| [1] |" in second.markdown
+    assert "[1] stored `accuracy/" in second.markdown
     assert "min old" in second.markdown

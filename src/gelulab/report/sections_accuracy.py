@@ -111,12 +111,17 @@ def build(ctx: ReportContext) -> Section:
                 figures.append(plot_scan(scan, ctx.figures_dir / f"accuracy_gelu_{dtype}.png"))
     table = ["| dtype | f | impl | inputs | correctly rounded | worst ulp | at x | flushed to 0 | overflow | data |",
              "|---|---|---|---|---:|---:|---|---:|---:|---|"]
+    # Stored sources are long (file and age): the table cites them as [k], listed under it.
+    notes: dict[str, int] = {}
     for r in rows:
         s = r.stats
         frac = s.finite_correct / s.finite_count if s.finite_count else float("nan")
+        cite = r.source if r.source == "computed" else f"[{notes.setdefault(r.source, len(notes) + 1)}]"
         table.append(f"| {r.dtype} | {_LABEL[r.order]} | {r.impl} | {r.scope} | "
                      f"{frac:.6f} ({s.finite_wrong:,} wrong) | {format_ulp(s.max_ulp)} | `{s.worst_x}` | "
-                     f"{s.flushed_to_zero:,} | {s.overflowed:,} | {r.source} |")
+                     f"{s.flushed_to_zero:,} | {s.overflowed:,} | {cite} |")
+    if notes:
+        table += ["", "Data: " + "; ".join(f"[{k}] {src}" for src, k in notes.items()) + "."]
     missing = [f"- {n}: {why}" for n, why in skipped.items() if why]
     text = "\n".join([
         "Each implementation of GELU is graded against the correctly rounded result: gelulab's float64 "
@@ -162,5 +167,5 @@ def _data_source(rows: list[Row]) -> str:
     ages = sorted({src.rsplit(", ", 1)[-1] for src in stored})  # a source reads "stored `dir/file`, <age>"
     dirs = sorted({src.split("`")[1].split("/")[0] for src in stored if "`" in src})
     return (f"{len(stored)} stored scan file{'s' if len(stored) > 1 else ''} from {', '.join(dirs)}/ "
-            f"({', '.join(ages)}; each row's file is in the table)" + ("; the rest computed in this build"
+            f"({', '.join(ages)}; each row's file is cited under the table)" + ("; the rest computed in this build"
                                                                        if computed else ""))
