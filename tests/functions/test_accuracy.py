@@ -14,6 +14,7 @@ import pytest
 import gelulab as gl
 from gelulab.accuracy.sampled import measure
 from gelulab.accuracy.sampler import sample_inputs
+from gelulab.functions.double_double import LONG_DOUBLE_IS_WIDER
 
 # Worst float64 error allowed, in ulps. Where long double is wider than double (x86) the float64
 # kernels run in it and every function is within 2 ulp. Elsewhere the double-only kernels chain a
@@ -28,7 +29,6 @@ FLOAT64_ULP_DOUBLE_ONLY = {
     ("mish", 0): 4, ("mish", 1): 8, ("mish", 2): 9,
     ("softplus", 2): 4,
 }
-LONG_DOUBLE_IS_WIDER = np.finfo(np.longdouble).nmant > 52
 
 
 def float64_bound(name: str, order: int) -> float:

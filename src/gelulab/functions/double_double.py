@@ -13,6 +13,10 @@ import numpy as np
 
 _SPLITTER = 134217729.0  # 2**27 + 1
 
+#: Whether np.longdouble carries more significand bits than float64 (x86: 64 against 53). Where
+#: it does, float64 results are evaluated in it and rounded once.
+LONG_DOUBLE_IS_WIDER: bool = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
+
 DD = tuple[np.ndarray, np.ndarray]
 
 

@@ -191,7 +191,7 @@ def _gelu_second_ld(x: np.ndarray) -> np.ndarray:
 
 def _extended(double_kernel, long_kernel):
     def kernel(x: np.ndarray) -> np.ndarray:
-        if x.dtype == np.longdouble and np.longdouble != np.float64:
+        if dd.LONG_DOUBLE_IS_WIDER and x.dtype == np.longdouble:
             return long_kernel(x)
         return double_kernel(x)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import mpmath
 import numpy as np
 
-from .double_double import two_prod
+from .double_double import LONG_DOUBLE_IS_WIDER, two_prod
 
 if TYPE_CHECKING:
     from .spec import ActivationSpec
@@ -29,7 +29,6 @@ _SCAN = (-8.0, 8.0, 321)  # where roots are looked for: a uniform grid, then ref
 _WIDTH = 0.45  # half-width of a patch, relative to |x0| (keeps x - x0_hi exact)
 _MAX_HALF_WIDTH = 0.6
 _FIT_DPS = 40
-_LONGDOUBLE_IS_WIDER = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class RootPatch:
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         d_hi = x - self.root_hi  # exact: x is within a factor 2 of the root
-        if _LONGDOUBLE_IS_WIDER:
+        if LONG_DOUBLE_IS_WIDER:
             # Horner in long double with double-double coefficients: about 2**-60 relative.
             coef = np.asarray(self.coefficients, np.longdouble) + np.asarray(self.coefficients_lo, np.longdouble)
             d = d_hi.astype(np.longdouble) - np.longdouble(self.root_lo)

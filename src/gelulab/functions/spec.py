@@ -23,7 +23,6 @@ _ORDER_WORDS = {0: "forward", 1: "first derivative", 2: "second derivative"}
 # Below this |x| a forward value of the form c1*x + c2*x**2 is exactly c1*x in float64, so a
 # narrowing cast would round ties to even instead of towards the c2*x**2 term.
 _TINY = 2.0**-60
-_LONGDOUBLE_IS_WIDER = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
 # The float64 kernels are within a few ulps (measured: <= 11 for the double-only forms).
 _MIDPOINT_SLACK_ULPS = 16.0
 
@@ -132,7 +131,7 @@ class ActivationSpec:
         shape = np.shape(x64)
         x64 = np.ascontiguousarray(x64, dtype=np.float64).reshape(-1)  # kernels see 1-d arrays only
         with np.errstate(all="ignore"):
-            if extended and self.extended and _LONGDOUBLE_IS_WIDER:
+            if extended and self.extended and dd.LONG_DOUBLE_IS_WIDER:
                 y = np.asarray(self.kernels[order](x64.astype(np.longdouble))).astype(np.float64)
             else:
                 y = np.asarray(self.kernels[order](x64), dtype=np.float64)
@@ -149,7 +148,7 @@ class ActivationSpec:
         """CORE-MATH's rounding test: where the float64 value lies within a few float64 ulps of a
         rounding boundary of ``dtype``, its error could put it on the wrong side; those few inputs
         (about 2**-26 of them for float32) are evaluated again in long double."""
-        if not (self.extended and _LONGDOUBLE_IS_WIDER) or y.size == 0:
+        if not (self.extended and dd.LONG_DOUBLE_IS_WIDER) or y.size == 0:
             return y
         with np.errstate(all="ignore"):
             slack = _MIDPOINT_SLACK_ULPS * np.spacing(np.abs(y))
