@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .functions import UnknownActivationError, get, names
+from .functions import UnknownActivationError, get, names, supported_dtypes
 
 EXIT_USAGE = 2
 
@@ -55,18 +55,12 @@ def _activation_list(text: str | None) -> list[str]:
     return [_activation(n) for n in text.replace(",", " ").split()]
 
 
-_DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
-
-
 def _dtype(text: str) -> np.dtype:
-    if text == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
+    known = {d.name: d for d in supported_dtypes()}
     try:
-        return np.dtype(_DTYPES[text])
+        return known[text]
     except KeyError:
-        raise UsageError(f"unknown dtype {text!r}; use one of float64, float32, float16, bfloat16") from None
+        raise UsageError(f"unknown dtype {text!r}; use one of {', '.join(known)}") from None
 
 
 # --- list ------------------------------------------------------------------------------------
