@@ -29,7 +29,7 @@ from torch import Tensor
 
 from ..functions import get, names, resolve
 from ..kernels import cpu
-from .tensors import as_numpy, check_tensor, empty_like_contiguous
+from .tensors import as_numpy, check_tensor, empty_like_contiguous, new_output
 
 NAMESPACE = "gelulab"
 MAX_ORDER = 2  # the registry carries f, f' and f''
@@ -37,7 +37,7 @@ MAX_ORDER = 2  # the registry carries f, f' and f''
 
 def _run_into(kernel: Callable, like: Tensor, shape: tuple[int, ...], *arrays) -> Tensor:
     """Run ``kernel(*arrays, out=view)`` writing straight into a new tensor's memory."""
-    out = empty_like_contiguous(like, shape)
+    out = new_output(like, shape)
     kernel(*arrays, out=as_numpy(out))
     return out
 

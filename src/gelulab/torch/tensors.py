@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..kernels.cpu.memory import advise_huge_pages
+
 SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 
@@ -31,3 +33,14 @@ def as_numpy(t: torch.Tensor) -> np.ndarray:
 
 def empty_like_contiguous(t: torch.Tensor, shape: tuple[int, ...] | torch.Size | None = None) -> torch.Tensor:
     return torch.empty(t.shape if shape is None else shape, dtype=t.dtype, device=t.device)
+
+
+def new_output(t: torch.Tensor, shape: tuple[int, ...] | torch.Size | None = None) -> torch.Tensor:
+    """A fresh contiguous output for a kernel to fill, large ones on transparent huge pages.
+
+    Not for fake tensors (it touches the memory's address): their shapes come from
+    :func:`empty_like_contiguous`.
+    """
+    out = empty_like_contiguous(t, shape)
+    advise_huge_pages(out.data_ptr(), out.numel() * out.element_size())
+    return out

@@ -24,6 +24,7 @@ other: the exact path rounds them towards the sign of the x^2 term.
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -430,12 +431,18 @@ def supports(name: str, dtype: np.dtype) -> bool:
 
 
 # --- threads -------------------------------------------------------------------------------------
+# The calling thread works too, beside threads - 1 pool workers, and the work is handed out in
+# blocks from a shared counter rather than split in equal halves up front: when a core is taken
+# for a while (torch's OpenMP workers spin on a core for milliseconds after every parallel op of
+# torch's), the other thread takes more blocks instead of waiting for the slow half.
 
 _threads = max(1, min(2, os.cpu_count() or 1)) if os.environ.get("GELULAB_THREADS") is None \
     else max(1, int(os.environ["GELULAB_THREADS"]))
 _pool: ThreadPoolExecutor | None = None
 #: Below this many elements a call runs on the calling thread (a task hand-off costs ~20 us).
 _PARALLEL_MIN = 4 * CHUNK
+#: Chunks per hand-out: 2^17 elements, a fraction of a millisecond of work.
+BLOCK_CHUNKS = 8
 
 
 def set_threads(n: int) -> None:
@@ -458,7 +465,7 @@ def _chunk_ranges(n: int, per: int) -> list[tuple[int, int]]:
 
 
 def _run_chunks(task, n_chunks: int, items: int) -> np.ndarray:
-    """task(counts, c0, c1) over all chunks, split into one slice of chunks per thread."""
+    """task(counts, c0, c1) over all chunks, in blocks taken by the calling thread and the pool's."""
     global _pool
     counts = np.zeros(n_chunks, dtype=np.int64)
     threads = min(_threads, n_chunks)
@@ -466,9 +473,20 @@ def _run_chunks(task, n_chunks: int, items: int) -> np.ndarray:
         task(counts, 0, n_chunks)
         return counts
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="gelulab")
-    edges = np.linspace(0, n_chunks, threads + 1).astype(np.int64)
-    jobs = [_pool.submit(task, counts, int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        _pool = ThreadPoolExecutor(max_workers=_threads - 1, thread_name_prefix="gelulab")
+    step = max(1, min(BLOCK_CHUNKS, n_chunks // (4 * threads)))
+    blocks = itertools.count()  # next() is atomic: the GIL is held while it runs
+
+    def work() -> None:
+        while (c0 := next(blocks) * step) < n_chunks:
+            task(counts, c0, min(n_chunks, c0 + step))
+
+    jobs = [_pool.submit(work) for _ in range(threads - 1)]
+    try:
+        work()
+    finally:  # the workers write into the caller's arrays: never return before they stop
+        for job in jobs:
+            job.exception()
     for job in jobs:
         job.result()
     return counts
