@@ -129,3 +129,45 @@ def test_both_threads_give_the_same_bits():
     fast.set_threads(2)
     two = fast.forward("gelu", x)
     assert _bits_equal(one, two).all()
+
+
+def test_every_chunk_is_run_once_by_the_threads():
+    """Blocks are handed out from a shared counter to the caller and the pool: none is missed or repeated."""
+    n_chunks = 1000
+    seen = np.zeros(n_chunks, dtype=np.int64)
+    threads_used = set()
+
+    def task(counts, c0, c1):
+        import threading
+
+        threads_used.add(threading.get_ident())
+        seen[c0:c1] += 1
+        counts[c0:c1] = np.arange(c0, c1)
+
+    fast.set_threads(2)
+    counts = fast._run_chunks(task, n_chunks, fast._PARALLEL_MIN)
+    assert (seen == 1).all()
+    assert (counts == np.arange(n_chunks)).all()
+    assert len(threads_used) == 2
+
+
+def test_a_failing_block_stops_the_call_and_its_workers():
+    import threading
+    import time
+
+    calls = []
+    lock = threading.Lock()
+
+    def task(counts, c0, c1):
+        with lock:
+            calls.append(c0)
+        time.sleep(1e-4)
+        if c0 == 40 * fast.BLOCK_CHUNKS:
+            raise RuntimeError("block failed")
+
+    fast.set_threads(2)
+    with pytest.raises(RuntimeError, match="block failed"):
+        fast._run_chunks(task, 1000, fast._PARALLEL_MIN)
+    done = len(calls)
+    time.sleep(0.05)
+    assert len(calls) == done  # nothing still writing after the call returned
