@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..kernels.cpu.memory import advise_huge_pages
+from ..kernels.cpu.memory import MIN_BYTES, advise_huge_pages
 
 SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
@@ -23,7 +23,10 @@ def check_tensor(x: torch.Tensor, op: str) -> None:
 
 def as_numpy(t: torch.Tensor) -> np.ndarray:
     """A NumPy view of a contiguous CPU tensor (copies only if ``t`` is not contiguous)."""
-    t = t.detach().contiguous()
+    if t.requires_grad:
+        t = t.detach()
+    if not t.is_contiguous():
+        t = t.contiguous()
     if t.dtype == torch.bfloat16:
         import ml_dtypes
 
@@ -42,5 +45,7 @@ def new_output(t: torch.Tensor, shape: tuple[int, ...] | torch.Size | None = Non
     :func:`empty_like_contiguous`.
     """
     out = empty_like_contiguous(t, shape)
-    advise_huge_pages(out.data_ptr(), out.numel() * out.element_size())
+    nbytes = out.numel() * out.element_size()
+    if nbytes >= MIN_BYTES:
+        advise_huge_pages(out.data_ptr(), nbytes)
     return out

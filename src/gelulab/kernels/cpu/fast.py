@@ -537,7 +537,7 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     xf, yf = _flat(x), result.reshape(-1)
     ranges = _chunk_ranges(xf.size, CHUNK)
     counts = _run_chunks(lambda cs, c0, c1: _run(_forward_block, kind, xf, yf, cs, c0, c1), len(ranges), xf.size)
-    if counts.any():
+    if np.count_nonzero(counts):
         idx = _flagged(counts, ranges)
         y, bound = float64_values(name, xf[idx], 0)
         idx = idx[_hard(y, bound)]
@@ -553,7 +553,7 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     ranges = _chunk_ranges(xf.size, CHUNK)
     counts = _run_chunks(lambda cs, c0, c1: _run(_backward_block, kind, gf, xf, yf, cs, c0, c1), len(ranges),
                          xf.size)
-    if counts.any():
+    if np.count_nonzero(counts):
         idx = _flagged(counts, ranges)
         d, bound = float64_values(name, xf[idx], 1)
         g = gf[idx].astype(np.float64)
@@ -590,7 +590,7 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
     y2 = result.reshape(x2.shape[0], half)
     counts = _run_chunks(lambda cs, c0, c1: _run(_gated_forward_rows, kind, x2, y2, cs, per, c0, c1), len(ranges),
                          x.size)
-    if counts.any():
+    if np.count_nonzero(counts):
         r = _flagged(counts, ranges)
         a, b = x2[r, :half], x2[r, half:]
         hr, hj = np.nonzero(_gated_hard(name, a, b, None))
@@ -608,7 +608,7 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     y2 = result.reshape(x2.shape)
     counts = _run_chunks(lambda cs, c0, c1: _run(_gated_backward_rows, kind, g2, x2, y2, cs, per, c0, c1),
                          len(ranges), x.size)
-    if counts.any():
+    if np.count_nonzero(counts):
         r = _flagged(counts, ranges)
         a, b, g = x2[r, :half], x2[r, half:], g2[r]
         hr, hj = np.nonzero(_gated_hard(name, a, b, g))
