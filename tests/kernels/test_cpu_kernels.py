@@ -171,3 +171,45 @@ def test_a_failing_block_stops_the_call_and_its_workers():
     done = len(calls)
     time.sleep(0.05)
     assert len(calls) == done  # nothing still writing after the call returned
+
+
+@pytest.fixture
+def team_or_pool(monkeypatch):
+    """Run a body once on torch's OpenMP team and once on the kernels' own pool."""
+    import torch  # noqa: F401  (loads the OpenMP runtime the team path uses)
+
+    from gelulab.kernels.cpu import openmp
+
+    def run(body):
+        results = {}
+        for mode in ("team", "pool"):
+            monkeypatch.setenv("GELULAB_OPENMP", "1" if mode == "team" else "0")
+            openmp.reset()
+            results[mode] = body(), openmp.runtime()
+        openmp.reset()
+        return results
+
+    fast.set_threads(2)
+    return run
+
+
+def test_openmp_team_and_own_pool_give_the_same_bits(team_or_pool):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((40, 2 * 3000)) * 3).astype(np.float32)
+    g = rng.standard_normal((40, 3000)).astype(np.float32)
+    flat, gflat = x.reshape(-1), rng.standard_normal(x.size).astype(np.float32)
+
+    def body():
+        return [fast.forward(n, flat) for n in FAST] + [fast.derivative_times(n, gflat, flat) for n in FAST] + \
+            [fast.gated_forward(n, x) for n in FAST] + [fast.gated_backward(n, g, x) for n in FAST]
+
+    results = team_or_pool(body)
+    (team, runtime), (pool, none) = results["team"], results["pool"]
+    assert none is None
+    import sys
+
+    if sys.platform.startswith("linux"):
+        assert runtime is not None, "torch's OpenMP runtime was not found in /proc/self/maps"
+    for a, b in zip(team, pool, strict=True):
+        assert _bits_equal(a, b).all()
+    assert _bits_equal(team[0], get("gelu").evaluate(flat, 0)).all()

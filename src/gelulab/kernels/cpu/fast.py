@@ -30,12 +30,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-from numba import literally, njit, types
+from numba import carray, cfunc, literally, njit, types
 from numba.extending import intrinsic
 
 from ...functions import fast_erfc as fe
 from ...functions.constants import TANH_3B, TANH_A, TANH_B
-from . import reference_path
+from . import openmp, reference_path
 
 #: Names with compiled float32 kernels.
 FAST_NAMES = ("gelu", "gelu_tanh", "silu")
@@ -430,6 +430,148 @@ def supports(name: str, dtype: np.dtype) -> bool:
     return name in FAST_NAMES and np.dtype(dtype) == np.float32
 
 
+# --- OpenMP workers ------------------------------------------------------------------------------
+# One C-callable worker per driver, run by every thread of torch's OpenMP team (see .openmp). Its
+# argument is an int64 array: [next block, chunks, chunks per block, kind, counts address,
+# then the driver's array addresses and sizes]. Each thread takes blocks with an atomic add on
+# the first slot until none is left; the kind is read at run time and each branch calls the
+# driver with a constant, so each runs its compiled specialisation.
+
+@intrinsic
+def _pointer(typingctx, address, target):
+    """An int64 address (or a void*) as a typed pointer; target is the element type's class."""
+    dtype = target.instance_type if isinstance(target, types.NumberClass) else None
+    if dtype is None:
+        return None
+
+    def codegen(context, builder, signature, args):
+        ty = context.get_value_type(signature.return_type)
+        if isinstance(signature.args[0], types.Integer):
+            return builder.inttoptr(args[0], ty)
+        return builder.bitcast(args[0], ty)
+
+    return types.CPointer(dtype)(address, target), codegen
+
+
+@intrinsic
+def _fetch_add(typingctx, pointer, value):
+    """Atomically *pointer += value, returning the old value."""
+    if not isinstance(pointer, types.CPointer) or pointer.dtype != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.atomic_rmw("add", args[0], args[1], "monotonic")
+
+    return types.int64(pointer, types.int64), codegen
+
+
+_HEADER = 5  # next block, chunks, chunks per block, kind, counts address
+
+
+@njit(inline="always", **_OPTS)
+def _next_block(data, a):
+    c0 = _fetch_add(_pointer(data, types.int64), a[2])
+    return c0, min(a[1], c0 + a[2])
+
+
+def _forward_worker(data):
+    a = carray(_pointer(data, types.int64), _HEADER + 3)
+    counts = carray(_pointer(a[4], types.int64), a[1])
+    x = carray(_pointer(a[5], types.float32), a[7])
+    out = carray(_pointer(a[6], types.float32), a[7])
+    kind = a[3]
+    c0, c1 = _next_block(data, a)
+    while c0 < a[1]:
+        if kind == 0:
+            _forward_block(0, x, out, counts, c0, c1)
+        elif kind == 1:
+            _forward_block(1, x, out, counts, c0, c1)
+        else:
+            _forward_block(2, x, out, counts, c0, c1)
+        c0, c1 = _next_block(data, a)
+
+
+def _backward_worker(data):
+    a = carray(_pointer(data, types.int64), _HEADER + 4)
+    counts = carray(_pointer(a[4], types.int64), a[1])
+    g = carray(_pointer(a[5], types.float32), a[8])
+    x = carray(_pointer(a[6], types.float32), a[8])
+    out = carray(_pointer(a[7], types.float32), a[8])
+    kind = a[3]
+    c0, c1 = _next_block(data, a)
+    while c0 < a[1]:
+        if kind == 0:
+            _backward_block(0, g, x, out, counts, c0, c1)
+        elif kind == 1:
+            _backward_block(1, g, x, out, counts, c0, c1)
+        else:
+            _backward_block(2, g, x, out, counts, c0, c1)
+        c0, c1 = _next_block(data, a)
+
+
+def _gated_forward_worker(data):
+    a = carray(_pointer(data, types.int64), _HEADER + 5)
+    counts = carray(_pointer(a[4], types.int64), a[1])
+    rows, half, per = a[7], a[8], a[9]
+    x = carray(_pointer(a[5], types.float32), (rows, 2 * half))
+    out = carray(_pointer(a[6], types.float32), (rows, half))
+    kind = a[3]
+    c0, c1 = _next_block(data, a)
+    while c0 < a[1]:
+        if kind == 0:
+            _gated_forward_rows(0, x, out, counts, per, c0, c1)
+        elif kind == 1:
+            _gated_forward_rows(1, x, out, counts, per, c0, c1)
+        else:
+            _gated_forward_rows(2, x, out, counts, per, c0, c1)
+        c0, c1 = _next_block(data, a)
+
+
+def _gated_backward_worker(data):
+    a = carray(_pointer(data, types.int64), _HEADER + 6)
+    counts = carray(_pointer(a[4], types.int64), a[1])
+    rows, half, per = a[8], a[9], a[10]
+    g = carray(_pointer(a[5], types.float32), (rows, half))
+    x = carray(_pointer(a[6], types.float32), (rows, 2 * half))
+    out = carray(_pointer(a[7], types.float32), (rows, 2 * half))
+    kind = a[3]
+    c0, c1 = _next_block(data, a)
+    while c0 < a[1]:
+        if kind == 0:
+            _gated_backward_rows(0, g, x, out, counts, per, c0, c1)
+        elif kind == 1:
+            _gated_backward_rows(1, g, x, out, counts, per, c0, c1)
+        else:
+            _gated_backward_rows(2, g, x, out, counts, per, c0, c1)
+        c0, c1 = _next_block(data, a)
+
+
+_WORKER_SOURCES = {"forward": _forward_worker, "backward": _backward_worker,
+                   "gated_forward": _gated_forward_worker, "gated_backward": _gated_backward_worker}
+_WORKERS: dict[str, int] = {}
+
+
+def _worker_address(driver: str) -> int:
+    """The C address of a driver's OpenMP worker, compiled (or loaded from numba's cache) on first use."""
+    address = _WORKERS.get(driver)
+    if address is None:
+        compiled = cfunc(types.void(types.voidptr), cache=True, **{k: v for k, v in _OPTS.items() if k != "cache"})(
+            _WORKER_SOURCES[driver])
+        address = _WORKERS[driver] = compiled.address
+    return address
+
+
+def _run_team(driver: str, kind: int, counts: np.ndarray, threads: int, arrays: tuple, sizes: tuple) -> bool:
+    """Run a driver on the OpenMP team; False (nothing run) where there is none."""
+    if openmp.runtime() is None:
+        return False
+    n_chunks = counts.size
+    step = max(1, min(BLOCK_CHUNKS, n_chunks // (4 * threads)))
+    data = np.array([0, n_chunks, step, kind, counts.ctypes.data, *(a.ctypes.data for a in arrays), *sizes],
+                    dtype=np.int64)
+    return openmp.parallel(_worker_address(driver), data.ctypes.data, threads)
+
+
 # --- threads -------------------------------------------------------------------------------------
 # The calling thread works too, beside threads - 1 pool workers, and the work is handed out in
 # blocks from a shared counter rather than split in equal halves up front: when a core is taken
@@ -464,13 +606,16 @@ def _chunk_ranges(n: int, per: int) -> list[tuple[int, int]]:
     return [(s, min(n, s + per)) for s in range(0, n, per)] or [(0, 0)]
 
 
-def _run_chunks(task, n_chunks: int, items: int) -> np.ndarray:
-    """task(counts, c0, c1) over all chunks, in blocks taken by the calling thread and the pool's."""
+def _run_chunks(task, n_chunks: int, items: int, team: tuple | None = None) -> np.ndarray:
+    """task(counts, c0, c1) over all chunks: on the OpenMP team given ``team`` = (driver, kind,
+    arrays, sizes) and a team to run it on, else in blocks taken by the calling thread and the pool's."""
     global _pool
     counts = np.zeros(n_chunks, dtype=np.int64)
     threads = min(_threads, n_chunks)
     if threads == 1 or items < _PARALLEL_MIN:
         task(counts, 0, n_chunks)
+        return counts
+    if team is not None and _run_team(team[0], team[1], counts, threads, team[2], team[3]):
         return counts
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=_threads - 1, thread_name_prefix="gelulab")
@@ -536,7 +681,8 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     result = _output(x.shape, out)
     xf, yf = _flat(x), result.reshape(-1)
     ranges = _chunk_ranges(xf.size, CHUNK)
-    counts = _run_chunks(lambda cs, c0, c1: _run(_forward_block, kind, xf, yf, cs, c0, c1), len(ranges), xf.size)
+    counts = _run_chunks(lambda cs, c0, c1: _run(_forward_block, kind, xf, yf, cs, c0, c1), len(ranges), xf.size,
+                         ("forward", kind, (xf, yf), (xf.size,)))
     if np.count_nonzero(counts):
         idx = _flagged(counts, ranges)
         y, bound = float64_values(name, xf[idx], 0)
@@ -552,7 +698,7 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     xf, gf, yf = _flat(x), _flat(_full(grad, x.shape)), result.reshape(-1)
     ranges = _chunk_ranges(xf.size, CHUNK)
     counts = _run_chunks(lambda cs, c0, c1: _run(_backward_block, kind, gf, xf, yf, cs, c0, c1), len(ranges),
-                         xf.size)
+                         xf.size, ("backward", kind, (gf, xf, yf), (xf.size,)))
     if np.count_nonzero(counts):
         idx = _flagged(counts, ranges)
         d, bound = float64_values(name, xf[idx], 1)
@@ -589,7 +735,7 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
     x2, per, ranges = _rows(x)
     y2 = result.reshape(x2.shape[0], half)
     counts = _run_chunks(lambda cs, c0, c1: _run(_gated_forward_rows, kind, x2, y2, cs, per, c0, c1), len(ranges),
-                         x.size)
+                         x.size, ("gated_forward", kind, (x2, y2), (x2.shape[0], half, per)))
     if np.count_nonzero(counts):
         r = _flagged(counts, ranges)
         a, b = x2[r, :half], x2[r, half:]
@@ -607,7 +753,7 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     g2 = _full(grad, (*x.shape[:-1], half)).reshape(x2.shape[0], half)
     y2 = result.reshape(x2.shape)
     counts = _run_chunks(lambda cs, c0, c1: _run(_gated_backward_rows, kind, g2, x2, y2, cs, per, c0, c1),
-                         len(ranges), x.size)
+                         len(ranges), x.size, ("gated_backward", kind, (g2, x2, y2), (x2.shape[0], half, per)))
     if np.count_nonzero(counts):
         r = _flagged(counts, ranges)
         a, b, g = x2[r, :half], x2[r, half:], g2[r]
