@@ -10,6 +10,7 @@ import torch
 
 from gelulab.kernels.cpu import memory
 from gelulab.torch import functional as gtf
+from gelulab.torch import tensors
 from gelulab.torch.tensors import new_output
 
 HUGE = memory.huge_page_bytes()
@@ -46,14 +47,18 @@ def test_only_the_aligned_interior_of_large_buffers_is_advised():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="smaps and transparent huge pages are Linux's")
-def test_large_op_outputs_are_huge_page_eligible_and_small_ones_untouched():
+def test_large_op_outputs_are_huge_page_eligible_and_small_ones_untouched(monkeypatch):
     x = torch.randn(1 << 22)  # 16 MiB
     y = gtf.activation(x, "gelu")
     assert torch.equal(y[:4096], gtf.activation(x[:4096], "gelu"))
     inside = -(-y.data_ptr() // (HUGE or 1 << 21)) * (HUGE or 1 << 21)  # first huge page of the output
     assert ("hg" in _vma_flags(inside).get("VmFlags", "").split()) == bool(HUGE)
-    small = new_output(torch.empty(1024))
-    assert "hg" not in _vma_flags(small.data_ptr()).get("VmFlags", "").split()
+    advised = []
+    monkeypatch.setattr(tensors, "advise_huge_pages", lambda address, nbytes: advised.append(nbytes))
+    new_output(torch.empty(1024))
+    assert advised == []  # no system call for small outputs
+    new_output(torch.empty(1 << 22))
+    assert advised == [16 << 20]
 
 
 def test_the_environment_switch_turns_it_off(monkeypatch):

@@ -40,7 +40,7 @@ from . import openmp, reference_path
 #: Names with compiled float32 kernels.
 FAST_NAMES = ("gelu", "gelu_tanh", "silu")
 #: Elements per parallel work item; a hard input makes only its chunk be searched again.
-CHUNK = 1 << 14
+CHUNK = 1 << 10
 
 _OPTS = {"cache": True, "fastmath": {"contract"}, "error_model": "numpy", "nogil": True}
 
@@ -581,10 +581,10 @@ def _run_team(driver: str, kind: int, counts: np.ndarray, threads: int, arrays: 
 _threads = max(1, min(2, os.cpu_count() or 1)) if os.environ.get("GELULAB_THREADS") is None \
     else max(1, int(os.environ["GELULAB_THREADS"]))
 _pool: ThreadPoolExecutor | None = None
-#: Below this many elements a call runs on the calling thread (a task hand-off costs ~20 us).
-_PARALLEL_MIN = 4 * CHUNK
+#: Below this many elements a call runs on the calling thread (a hand-off costs microseconds).
+_PARALLEL_MIN = 1 << 16
 #: Chunks per hand-out: 2^17 elements, a fraction of a millisecond of work.
-BLOCK_CHUNKS = 8
+BLOCK_CHUNKS = 128
 
 
 def set_threads(n: int) -> None:
@@ -601,9 +601,9 @@ def get_threads() -> int:
     return _threads
 
 
-def _chunk_ranges(n: int, per: int) -> list[tuple[int, int]]:
-    """Element ranges of the chunks (``per`` items each) of n items."""
-    return [(s, min(n, s + per)) for s in range(0, n, per)] or [(0, 0)]
+def _n_chunks(n: int, per: int) -> int:
+    """Chunks of ``per`` items that cover n items (one, empty, for n = 0)."""
+    return max(1, -(-n // per))
 
 
 def _run_chunks(task, n_chunks: int, items: int, team: tuple | None = None) -> np.ndarray:
@@ -670,9 +670,10 @@ def _hard(y: np.ndarray, bound: np.ndarray) -> np.ndarray:
         return (np.float32(y - bound) != np.float32(y + bound)) & (y == y)
 
 
-def _flagged(counts: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
-    """Indices covered by the ranges whose hard count is not zero."""
-    return np.concatenate([np.arange(*ranges[c]) for c in np.flatnonzero(counts)] or [np.zeros(0, np.int64)])
+def _flagged(counts: np.ndarray, per: int, n: int) -> np.ndarray:
+    """Indices (of n items, in chunks of ``per``) in the chunks whose hard count is not zero."""
+    idx = (np.flatnonzero(counts)[:, None] * per + np.arange(per)).reshape(-1)
+    return idx[idx < n]
 
 
 def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -680,11 +681,11 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     kind = KINDS[name]
     result = _output(x.shape, out)
     xf, yf = _flat(x), result.reshape(-1)
-    ranges = _chunk_ranges(xf.size, CHUNK)
-    counts = _run_chunks(lambda cs, c0, c1: _run(_forward_block, kind, xf, yf, cs, c0, c1), len(ranges), xf.size,
+    n_chunks = _n_chunks(xf.size, CHUNK)
+    counts = _run_chunks(lambda cs, c0, c1: _run(_forward_block, kind, xf, yf, cs, c0, c1), n_chunks, xf.size,
                          ("forward", kind, (xf, yf), (xf.size,)))
     if np.count_nonzero(counts):
-        idx = _flagged(counts, ranges)
+        idx = _flagged(counts, CHUNK, xf.size)
         y, bound = float64_values(name, xf[idx], 0)
         idx = idx[_hard(y, bound)]
         yf[idx] = reference_path.forward(name, xf[idx])
@@ -696,11 +697,11 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     kind = KINDS[name]
     result = _output(x.shape, out)
     xf, gf, yf = _flat(x), _flat(_full(grad, x.shape)), result.reshape(-1)
-    ranges = _chunk_ranges(xf.size, CHUNK)
-    counts = _run_chunks(lambda cs, c0, c1: _run(_backward_block, kind, gf, xf, yf, cs, c0, c1), len(ranges),
+    n_chunks = _n_chunks(xf.size, CHUNK)
+    counts = _run_chunks(lambda cs, c0, c1: _run(_backward_block, kind, gf, xf, yf, cs, c0, c1), n_chunks,
                          xf.size, ("backward", kind, (gf, xf, yf), (xf.size,)))
     if np.count_nonzero(counts):
-        idx = _flagged(counts, ranges)
+        idx = _flagged(counts, CHUNK, xf.size)
         d, bound = float64_values(name, xf[idx], 1)
         g = gf[idx].astype(np.float64)
         idx = idx[_hard(g * d, np.abs(g) * bound)]
@@ -708,11 +709,11 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     return _finish(result, out)
 
 
-def _rows(x: np.ndarray) -> tuple[np.ndarray, int, list[tuple[int, int]]]:
+def _rows(x: np.ndarray) -> tuple[np.ndarray, int, int]:
     x2 = np.ascontiguousarray(x)
     x2 = (x2 if x2.flags.writeable else x2.copy()).reshape(-1, x.shape[-1])
     per = max(1, CHUNK // max(1, x2.shape[1] // 2))
-    return x2, per, _chunk_ranges(x2.shape[0], per)
+    return x2, per, _n_chunks(x2.shape[0], per)
 
 
 def _gated_hard(name: str, a: np.ndarray, b: np.ndarray, g: np.ndarray | None) -> np.ndarray:
@@ -732,12 +733,12 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
     kind = KINDS[name]
     half = x.shape[-1] // 2
     result = _output((*x.shape[:-1], half), out)
-    x2, per, ranges = _rows(x)
+    x2, per, n_chunks = _rows(x)
     y2 = result.reshape(x2.shape[0], half)
-    counts = _run_chunks(lambda cs, c0, c1: _run(_gated_forward_rows, kind, x2, y2, cs, per, c0, c1), len(ranges),
+    counts = _run_chunks(lambda cs, c0, c1: _run(_gated_forward_rows, kind, x2, y2, cs, per, c0, c1), n_chunks,
                          x.size, ("gated_forward", kind, (x2, y2), (x2.shape[0], half, per)))
     if np.count_nonzero(counts):
-        r = _flagged(counts, ranges)
+        r = _flagged(counts, per, x2.shape[0])
         a, b = x2[r, :half], x2[r, half:]
         hr, hj = np.nonzero(_gated_hard(name, a, b, None))
         y2[r[hr], hj] = reference_path.gated_forward(name, a[hr, hj], b[hr, hj])
@@ -749,13 +750,13 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     kind = KINDS[name]
     half = x.shape[-1] // 2
     result = _output(x.shape, out)
-    x2, per, ranges = _rows(x)
+    x2, per, n_chunks = _rows(x)
     g2 = _full(grad, (*x.shape[:-1], half)).reshape(x2.shape[0], half)
     y2 = result.reshape(x2.shape)
     counts = _run_chunks(lambda cs, c0, c1: _run(_gated_backward_rows, kind, g2, x2, y2, cs, per, c0, c1),
-                         len(ranges), x.size, ("gated_backward", kind, (g2, x2, y2), (x2.shape[0], half, per)))
+                         n_chunks, x.size, ("gated_backward", kind, (g2, x2, y2), (x2.shape[0], half, per)))
     if np.count_nonzero(counts):
-        r = _flagged(counts, ranges)
+        r = _flagged(counts, per, x2.shape[0])
         a, b, g = x2[r, :half], x2[r, half:], g2[r]
         hr, hj = np.nonzero(_gated_hard(name, a, b, g))
         ga, gb = reference_path.gated_backward(name, g[hr, hj], a[hr, hj], b[hr, hj])

@@ -7,7 +7,9 @@ page). For a memory-bound elementwise op the faults cost more than the op itself
 advise every fresh output of at least :data:`MIN_BYTES` before the kernel writes it.
 
 Only the 2 MiB-aligned interior of the buffer is advised, so every huge page is one the kernel
-writes in full: resident memory does not grow. Nothing is done where the kernel has no
+writes in full: resident memory does not grow. A buffer that glibc served from its heap rather
+than from a mapping of its own leaves that part of the heap huge-page eligible after it is freed,
+as NumPy's own large arrays (advised the same way) do. Nothing is done where the kernel has no
 transparent huge pages (``never``), off Linux, or with ``GELULAB_HUGE_PAGES=0``; a failed call
 changes nothing but the speed.
 """
