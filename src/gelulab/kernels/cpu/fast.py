@@ -150,15 +150,27 @@ def _sigmoid(z):
     return _select(positive, big, small), _select(positive, small, big)
 
 
+@intrinsic
+def _ordered_differ(typingctx, a, b):
+    """a != b as an ordered comparison: False when either is NaN (Python's != is True then)."""
+    if not isinstance(a, types.Float) or a != b:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fcmp_ordered("!=", args[0], args[1])
+
+    return types.boolean(a, b), codegen
+
+
 @njit(inline="always", **_OPTS)
 def _is_hard(y, bound):
     """True when the float32 rounding of y (float64, within ``bound`` of the true value) is undecided.
 
     Both ends of the interval [y - bound, y + bound] are rounded to float32: if they agree, so
-    does the true value's rounding. Five vector instructions, exact in the subnormal range and at
+    does the true value's rounding. Four vector instructions, exact in the subnormal range and at
     the overflow threshold too; NaN (only produced for a NaN input) is never hard.
     """
-    return (np.float32(y - bound) != np.float32(y + bound)) & (y == y)
+    return _ordered_differ(np.float32(y - bound), np.float32(y + bound))
 
 
 # --- element functions: (float64 value, error bound) ---------------------------------------------
