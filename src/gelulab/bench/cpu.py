@@ -3,7 +3,9 @@
 Every time is a median over repeats, and is reported as a ratio to a copy of the same tensor
 measured in the same run at the same size and thread count (the memory roofline: an
 elementwise op reads and writes what a copy does), and as a ratio to torch's op (eager, and
-``torch.compile`` of the same eager code). Three forms:
+``torch.compile`` of the same eager code). Each ratio is the median over rounds of the ratio
+within a round (every round times each implementation once, back to back), which drift of the
+machine's speed between rounds does not bias. Three forms:
 
 * ``forward``: the allocating op, ``y = f(x)``, against ``x.clone()``. A fresh output is page-faulted
   in on first touch, which on Linux costs as much as the copy itself at large sizes;
@@ -96,8 +98,8 @@ def _number(fn: Callable[[], Any]) -> int:
     return max(1, min(10_000, math.ceil(MIN_SAMPLE_S / once)))
 
 
-def median_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median seconds per call of each function, sampled round-robin so drift hits all alike."""
+def sample_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
+    """Seconds per call of each function, one sample per round, rounds run round-robin."""
     numbers = {k: _number(f) for k, f in fns.items()}
     samples: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
@@ -107,7 +109,21 @@ def median_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, f
             for _ in range(n):
                 fn()
             samples[key].append((time.perf_counter() - start) / n)
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return samples
+
+
+def median_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median seconds per call of each function, sampled round-robin so drift hits all alike."""
+    return {k: statistics.median(v) for k, v in sample_times(fns, repeats).items()}
+
+
+def paired_ratio(samples: list[float], baseline: list[float]) -> float:
+    """Median over rounds of the time / the baseline's time in the same round.
+
+    On a machine whose speed drifts (other load, a virtual machine's memory), the ratio within a
+    round is steadier than the ratio of two medians taken over different moments.
+    """
+    return statistics.median(a / b for a, b in zip(samples, baseline, strict=True))
 
 
 def load_average() -> float | None:
@@ -330,10 +346,11 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
                         bar.update(task, description=f"bench {name} 2^{int(math.log2(size))} {threads} thr")
                         cases = _cases(name, size, config.compile, compiled)
                         for form, fns in cases.items():
-                            times = median_times(fns, config.repeats)
-                            for impl, seconds in times.items():
-                                result.rows.append(Row(name, form, impl, size, threads, seconds,
-                                                       seconds / times["copy"], seconds / times["torch"]))
+                            samples = sample_times(fns, config.repeats)
+                            for impl, times in samples.items():
+                                result.rows.append(Row(name, form, impl, size, threads, statistics.median(times),
+                                                       paired_ratio(times, samples["copy"]),
+                                                       paired_ratio(times, samples["torch"])))
                         bar.advance(task)
     finally:
         _set_threads(start_threads)
