@@ -420,26 +420,37 @@ def _cheap_type(a) -> tuple:
     return (type(a),)
 
 
-def _run(driver, kind: int, *args):
-    """driver(kind, *args) through the compiled entry point of its literal specialisation.
+def _run(driver, kind: int, *args, fmt: int | None = None):
+    """driver(kind, *args), or driver(kind, fmt, *args), through the compiled entry point of its
+    literal specialisation.
 
     Calling a dispatcher with an argument it must treat as a literal costs ~10 ms per call in
     numba's type resolution; the entry point of the compiled specialisation costs microseconds.
     """
-    key = (driver, kind, *(_cheap_type(a) for a in args))
+    literals = (kind,) if fmt is None else (kind, fmt)
+    key = (driver, *literals, *(_cheap_type(a) for a in args))
     entry = _ENTRY_POINTS.get(key)
     if entry is not None:
-        return entry(kind, *args)
-    result = driver(kind, *args)  # compiles, or loads from numba's cache
-    types_ = tuple(numba.typeof(a) for a in args)
+        return entry(*literals, *args)
+    result = driver(*literals, *args)  # compiles, or loads from numba's cache
+    wanted = tuple(types.literal(v) for v in literals) + tuple(numba.typeof(a) for a in args)
     for signature, compiled in driver.overloads.items():
-        if signature[0] == types.literal(kind) and tuple(signature[1:]) == types_:
+        if tuple(signature) == wanted:
             _ENTRY_POINTS[key] = compiled.entry_point
     return result
 
 
-def supports(name: str, dtype: np.dtype) -> bool:
-    return name in FAST_NAMES and np.dtype(dtype) == np.float32
+def supports(name: str, dtype: np.dtype, gated: bool = False) -> bool:
+    """Whether the compiled kernels take (activation, dtype): float32 for every form; float16 and
+    bfloat16 (:mod:`.half`) for the elementwise forward and backward."""
+    if name not in FAST_NAMES:
+        return False
+    dtype = np.dtype(dtype)
+    if dtype == np.float32:
+        return True
+    from .half import format_code
+
+    return not gated and format_code(dtype) is not None
 
 
 # --- OpenMP workers ------------------------------------------------------------------------------
@@ -563,6 +574,11 @@ _WORKER_SOURCES = {"forward": _forward_worker, "backward": _backward_worker,
 _WORKERS: dict[str, int] = {}
 
 
+def register_worker(driver: str, source) -> None:
+    """Add an OpenMP worker (a function of one void* argument, compiled on first use)."""
+    _WORKER_SOURCES[driver] = source
+
+
 def _worker_address(driver: str) -> int:
     """The C address of a driver's OpenMP worker, compiled (or loaded from numba's cache) on first use."""
     address = _WORKERS.get(driver)
@@ -649,13 +665,13 @@ def _run_chunks(task, n_chunks: int, items: int, team: tuple | None = None) -> n
     return counts
 
 
-def _full(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def _full(grad: np.ndarray, shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
     """grad as a writeable C-contiguous array of ``shape`` (a read-only broadcast view would make numba
     compile a second, read-only specialisation of every kernel)."""
     grad = np.asarray(grad)
     if grad.shape == tuple(shape) and grad.flags.c_contiguous and grad.flags.writeable:
         return grad
-    return np.array(np.broadcast_to(grad, shape), dtype=np.float32, order="C")
+    return np.array(np.broadcast_to(grad, shape), dtype=dtype, order="C")
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -663,10 +679,10 @@ def _flat(a: np.ndarray) -> np.ndarray:
     return (a if a.flags.writeable else a.copy()).reshape(-1)
 
 
-def _output(shape: tuple[int, ...], out: np.ndarray | None) -> np.ndarray:
-    if out is not None and out.flags.c_contiguous and out.shape == shape and out.dtype == np.float32:
+def _output(shape: tuple[int, ...], out: np.ndarray | None, dtype=np.float32) -> np.ndarray:
+    if out is not None and out.flags.c_contiguous and out.shape == shape and out.dtype == dtype:
         return out
-    return np.empty(shape, dtype=np.float32)
+    return np.empty(shape, dtype=dtype)
 
 
 def _finish(result: np.ndarray, out: np.ndarray | None) -> np.ndarray:

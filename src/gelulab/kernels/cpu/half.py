@@ -1,0 +1,236 @@
+r"""numba kernels for float16 and bfloat16: GELU, GELU-tanh and SiLU, forward and ``grad * f'``.
+
+The same float64 evaluation as the float32 kernels (:mod:`.fast`), rounded once into the 16-bit
+format. numba has no 16-bit float type on the CPU, so the arrays are read and written as their
+uint16 bit patterns and the conversions are done on the bits:
+
+* in: bfloat16 is the top half of a float32; float16 is decoded field by field (normal,
+  subnormal, inf/NaN, chosen with selects so the loop still vectorises);
+* out: |y| is rounded at the format's precision for its binade with one addition and one
+  subtraction of a power of two C (ties to even, as the addition rounds), subnormals by
+  clamping the binade at the format's smallest normal one, overflow to inf past the largest
+  finite value, and the bits are assembled from the rounded value.
+
+Rounding test: the float64 value y, within ``bound`` of the true value, rounds like it unless a
+rounding midpoint lies within ``bound``; the nearest midpoint is at ``h - |y - r|`` (r: y rounded,
+h: half the format's spacing there). A 16-bit spacing is ~2^38 times the bound, so flagged
+inputs are rarer still than in float32 (exact ties such as x/2 for odd subnormal x are
+the usual ones); a flagged chunk is recomputed whole on the exact path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import carray, literally, njit, types
+
+from . import fast, reference_path
+from .fast import _OPTS, _fetch_add, _pointer, _select, _slope, _value
+
+#: format codes, compile-time literals of the drivers
+F16, BF16 = 1, 2
+_F16_MAX = 65504.0
+_BF16_MAX = float(np.float32(3.3895313892515355e38))
+_INF = np.inf
+
+
+def format_code(dtype: np.dtype) -> int | None:
+    """F16, BF16, or None for a dtype these kernels do not take."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float16:
+        return F16
+    if dtype.name == "bfloat16" and dtype.itemsize == 2:
+        return BF16
+    return None
+
+
+@njit(inline="always", **_OPTS)
+def _load(fmt, h):
+    """A 16-bit pattern (uint16) as the float64 it encodes."""
+    b = np.int64(h)
+    if fmt == BF16:
+        return np.float64(np.uint32(b << 16).view(np.float32))
+    sign = (b >> 15) << 63
+    e = (b >> 10) & 0x1F
+    m = b & 0x3FF
+    normal = np.int64(sign | ((e + 1008) << 52) | (m << 42)).view(np.float64)
+    special = np.int64(sign | (0x7FF << 52) | (m << 42)).view(np.float64)
+    tiny = np.float64(m) * 2.0**-24
+    tiny = _select(sign != 0, -tiny, tiny)
+    return _select(e == 0, tiny, _select(e == 31, special, normal))
+
+
+@njit(inline="always", **_OPTS)
+def _grid(fmt, a):
+    """(r, h) for a = |y|: a rounded to the format's spacing at its binade (ties to even, before
+    overflow), and half that spacing. NaN gives r = NaN."""
+    p = 11 if fmt == F16 else 8
+    emin = -14 if fmt == F16 else -126
+    emax = 15 if fmt == F16 else 127
+    e = ((np.float64(a).view(np.int64) >> 52) & 0x7FF) - 1023
+    e = min(max(e, emin), emax + 1)
+    c = np.int64((e + 1023 + 53 - p) << 52).view(np.float64)
+    return (a + c) - c, c * 2.0**-53
+
+
+@njit(inline="always", **_OPTS)
+def _bits(fmt, y, r):
+    """The 16-bit pattern of r (|y| rounded by _grid), with y's sign and overflow to inf."""
+    sign = np.int64(np.float64(y).view(np.int64) < 0)
+    if fmt == BF16:
+        v = _select(r > _BF16_MAX, _INF, r)
+        return np.uint16((np.int64(np.float32(v).view(np.uint32)) >> 16) | (sign << 15))
+    rb = np.float64(r).view(np.int64)
+    normal = ((((rb >> 52) & 0x7FF) - 1008) << 10) | ((rb >> 42) & 0x3FF)
+    tiny = np.int64(min(r, 1.0) * 2.0**24)
+    b = _select(r >= 2.0**-14, normal, tiny)
+    b = _select(r > _F16_MAX, np.int64(0x7C00), b)
+    b = _select(r != r, np.int64(0x7E00), b)
+    return np.uint16(b | (sign << 15))
+
+
+@njit(inline="always", **_OPTS)
+def _store(fmt, y, bound):
+    """(16-bit pattern of y rounded once, whether a midpoint lies within ``bound`` of y)."""
+    a = abs(y)
+    r, h = _grid(fmt, a)
+    return _bits(fmt, y, r), h - abs(a - r) <= bound
+
+
+@njit(**_OPTS)
+def _forward_span(kind, fmt, x, out):
+    hard = 0
+    for i in range(x.size):
+        y, bound = _value(kind, _load(fmt, x[i]))
+        out[i], h = _store(fmt, y, bound)
+        hard += h
+    return hard
+
+
+@njit(**_OPTS)
+def _forward_block(kind, fmt, x, out, counts, c0, c1):
+    literally(kind)
+    literally(fmt)
+    for c in range(c0, c1):
+        a = c * fast.CHUNK
+        b = min(x.size, a + fast.CHUNK)
+        counts[c] = _forward_span(kind, fmt, x[a:b], out[a:b])
+
+
+@njit(**_OPTS)
+def _backward_span(kind, fmt, g, x, out):
+    hard = 0
+    for i in range(x.size):
+        gi = _load(fmt, g[i])
+        d, bound = _slope(kind, _load(fmt, x[i]))
+        out[i], h = _store(fmt, gi * d, abs(gi) * bound)
+        hard += h
+    return hard
+
+
+@njit(**_OPTS)
+def _backward_block(kind, fmt, g, x, out, counts, c0, c1):
+    literally(kind)
+    literally(fmt)
+    for c in range(c0, c1):
+        a = c * fast.CHUNK
+        b = min(x.size, a + fast.CHUNK)
+        counts[c] = _backward_span(kind, fmt, g[a:b], x[a:b], out[a:b])
+
+
+# --- OpenMP workers (layout of fast's, with the format in the kind slot: kind + 3 * fmt) -------------
+
+@njit(inline="always", **_OPTS)
+def _forward_dispatch(code, x, out, counts, c0, c1):
+    if code == 3:
+        _forward_block(0, 1, x, out, counts, c0, c1)
+    elif code == 4:
+        _forward_block(1, 1, x, out, counts, c0, c1)
+    elif code == 5:
+        _forward_block(2, 1, x, out, counts, c0, c1)
+    elif code == 6:
+        _forward_block(0, 2, x, out, counts, c0, c1)
+    elif code == 7:
+        _forward_block(1, 2, x, out, counts, c0, c1)
+    else:
+        _forward_block(2, 2, x, out, counts, c0, c1)
+
+
+@njit(inline="always", **_OPTS)
+def _backward_dispatch(code, g, x, out, counts, c0, c1):
+    if code == 3:
+        _backward_block(0, 1, g, x, out, counts, c0, c1)
+    elif code == 4:
+        _backward_block(1, 1, g, x, out, counts, c0, c1)
+    elif code == 5:
+        _backward_block(2, 1, g, x, out, counts, c0, c1)
+    elif code == 6:
+        _backward_block(0, 2, g, x, out, counts, c0, c1)
+    elif code == 7:
+        _backward_block(1, 2, g, x, out, counts, c0, c1)
+    else:
+        _backward_block(2, 2, g, x, out, counts, c0, c1)
+
+
+def _forward_worker(data):
+    a = carray(_pointer(data, types.int64), 8)
+    counts = carray(_pointer(a[4], types.int64), a[1])
+    x = carray(_pointer(a[5], types.uint16), a[7])
+    out = carray(_pointer(a[6], types.uint16), a[7])
+    c0 = _fetch_add(_pointer(data, types.int64), a[2])
+    while c0 < a[1]:
+        _forward_dispatch(a[3], x, out, counts, c0, min(a[1], c0 + a[2]))
+        c0 = _fetch_add(_pointer(data, types.int64), a[2])
+
+
+def _backward_worker(data):
+    a = carray(_pointer(data, types.int64), 9)
+    counts = carray(_pointer(a[4], types.int64), a[1])
+    g = carray(_pointer(a[5], types.uint16), a[8])
+    x = carray(_pointer(a[6], types.uint16), a[8])
+    out = carray(_pointer(a[7], types.uint16), a[8])
+    c0 = _fetch_add(_pointer(data, types.int64), a[2])
+    while c0 < a[1]:
+        _backward_dispatch(a[3], g, x, out, counts, c0, min(a[1], c0 + a[2]))
+        c0 = _fetch_add(_pointer(data, types.int64), a[2])
+
+
+fast.register_worker("half_forward", _forward_worker)
+fast.register_worker("half_backward", _backward_worker)
+
+
+# --- entry points --------------------------------------------------------------------------------
+
+def _bits_view(a: np.ndarray) -> np.ndarray:
+    return fast._flat(a).view(np.uint16)
+
+
+def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """f(x) for float16 / bfloat16 x, correctly rounded (flagged chunks recomputed on the exact path)."""
+    kind, fmt = fast.KINDS[name], format_code(x.dtype)
+    result = fast._output(x.shape, out, x.dtype)
+    xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
+    n_chunks = fast._n_chunks(xb.size, fast.CHUNK)
+    counts = fast._run_chunks(lambda cs, c0, c1: fast._run(_forward_block, kind, xb, yb, cs, c0, c1, fmt=fmt),
+                              n_chunks, xb.size, ("half_forward", kind + 3 * fmt, (xb, yb), (xb.size,)))
+    if np.count_nonzero(counts):
+        idx = fast._flagged(counts, fast.CHUNK, xb.size)
+        xs = xb[idx].view(x.dtype)
+        yb[idx] = reference_path.forward(name, xs).view(np.uint16)
+    return fast._finish(result, out)
+
+
+def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """grad * f'(x) for float16 / bfloat16, rounded once, correctly."""
+    kind, fmt = fast.KINDS[name], format_code(x.dtype)
+    result = fast._output(x.shape, out, x.dtype)
+    xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
+    gb = _bits_view(fast._full(grad, x.shape, x.dtype))
+    n_chunks = fast._n_chunks(xb.size, fast.CHUNK)
+    counts = fast._run_chunks(
+        lambda cs, c0, c1: fast._run(_backward_block, kind, gb, xb, yb, cs, c0, c1, fmt=fmt),
+        n_chunks, xb.size, ("half_backward", kind + 3 * fmt, (gb, xb, yb), (xb.size,)))
+    if np.count_nonzero(counts):
+        idx = fast._flagged(counts, fast.CHUNK, xb.size)
+        yb[idx] = reference_path.derivative_times(name, gb[idx].view(x.dtype), xb[idx].view(x.dtype), 1) \
+            .view(np.uint16)
+    return fast._finish(result, out)

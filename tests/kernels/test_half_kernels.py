@@ -1,0 +1,64 @@
+"""float16 and bfloat16 kernels: every one of the 65,536 inputs agrees bit for bit with the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+
+from gelulab.functions import get, round_float64_to
+from gelulab.kernels import cpu
+from gelulab.kernels.cpu import fast, half, reference_path
+
+ml_dtypes = pytest.importorskip("ml_dtypes", reason="bfloat16 arrays come from ml_dtypes")
+FORMATS = [np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)]
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a32, b32 = np.asarray(a).astype(np.float32), np.asarray(b).astype(np.float32)
+    return (np.asarray(a).view(np.uint16) == np.asarray(b).view(np.uint16)) | (np.isnan(a32) & np.isnan(b32))
+
+
+@pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
+@pytest.mark.parametrize("name", fast.FAST_NAMES)
+def test_every_input_forward_and_backward_match_the_reference(name, dtype):
+    every = np.arange(1 << 16, dtype=np.uint16).view(dtype)
+    grad = np.random.default_rng(3).standard_normal(every.size).astype(dtype)
+    assert _same_bits(half.forward(name, every), np.asarray(get(name).evaluate(every, 0)).astype(dtype)).all()
+    assert _same_bits(half.derivative_times(name, grad, every),
+                      reference_path.derivative_times(name, grad, every, 1)).all()
+
+
+@pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
+def test_the_kernel_entry_points_route_16_bit_elementwise_ops_here(dtype):
+    assert cpu.has_fast_kernel("gelu", dtype) and cpu.has_fast_kernel("swish", dtype)
+    assert not cpu.has_fast_kernel("gelu", dtype, gated=True)  # gated 16-bit forms take the exact path
+    x = np.linspace(-6, 6, 3 * (fast._PARALLEL_MIN + 7)).astype(dtype).reshape(3, -1)
+    out = np.empty_like(x)
+    got = cpu.forward("gelu", x, out=out)
+    assert got is out and _same_bits(out, half.forward("gelu", x)).all()
+    assert _same_bits(out, reference_path.forward("gelu", x)).all()
+
+
+def test_rounding_at_the_edges_of_the_formats():
+    """Ties to even, subnormals, overflow to inf: the kernels' 16-bit rounding against round_float64_to
+    (NumPy's float16 cast; for bfloat16 a single rounding, where ml_dtypes' cast rounds twice)."""
+    rng = np.random.default_rng(11)
+    y = np.concatenate([
+        rng.standard_normal(20000) * np.exp2(rng.integers(-30, 20, 20000)),
+        np.float16(65504.0) + np.array([0.0, 15.99, 16.0, 16.01, 31.99, 32.0, 1e6]),
+        np.exp2(np.arange(-26.0, -13.0)) * 1.5,  # float16 subnormal ties
+        [0.0, -0.0, np.inf, -np.inf, 3.4e38, -3.4e38, 1e300],
+    ])
+    for dtype, code in ((np.dtype(np.float16), half.F16), (np.dtype(ml_dtypes.bfloat16), half.BF16)):
+        bits = np.empty(y.size, dtype=np.uint16)
+        _round_all(code, y, bits)
+        want = round_float64_to(y, dtype)
+        assert _same_bits(bits.view(dtype), want).all(), dtype
+
+
+@njit
+def _round_all(code, y, out):
+    for i in range(y.size):
+        r, _ = half._grid(code, abs(y[i]))
+        out[i] = half._bits(code, y[i], r)
