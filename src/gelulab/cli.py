@@ -379,6 +379,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise UsageError(f"bad --threads {args.threads!r}; use e.g. 1,2") from None
     if args.repeats:
         config.repeats = args.repeats
+    config.dtype = args.dtype
+    out = args.out or (cpu.DEFAULT_OUT if args.dtype == "float32" else
+                       cpu.DEFAULT_OUT.with_name(f"{cpu.DEFAULT_OUT.stem}_{args.dtype}.json"))
     if args.no_compile:
         config.compile = False
     if args.memory_log2_size is not None:
@@ -386,11 +389,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise UsageError("--memory-log2-size must lie in 0..30 (0 skips the memory measurement)")
         config.memory_size = 0 if args.memory_log2_size == 0 else 1 << args.memory_log2_size
     result = cpu.run(config, progress=not args.json)
-    path = cpu.save(result, args.out)
+    path = cpu.save(result, out)
     figure = cpu.plot(result, args.plot or path.with_suffix(".png"))
     if args.json:
         _print_json(result.to_json() | {"summary": cpu.summary_rows(result)})
         return 0
+    print(f"dtype {config.dtype}")
     print(cpu.markdown_table(result))
     if result.memory:
         print()
@@ -537,7 +541,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("bench", help="CPU speed of gelulab's ops vs a copy and vs torch (eager and compiled)",
-                       description="Time gelulab's float32 ops (forward allocating, forward out=, forward+backward) "
+                       description="Time gelulab's ops (float32 unless --dtype; forward allocating, forward out=, "
+                       "forward+backward) "
                        "against a copy of the same tensor and torch's own op in the same run; medians of "
                        "repeats over sizes and thread counts; peak memory of GEGLU/SwiGLU forward+backward. "
                        "Writes a JSON (reused by 'gelulab report') and a plot.")
@@ -551,8 +556,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a small run: gelu, 2^10 and 2^14, no compile")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="cpu (default), or cuda: bandwidth vs a device copy, torch, torch.compile and Liger")
-    p.add_argument("--out", default="results/bench/cpu.json", help="where to store the JSON "
-                   "(default results/bench/cpu.json)")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
+                   help="element type of the timed tensors (default float32; the report shows float32)")
+    p.add_argument("--out", help="where to store the JSON (default results/bench/cpu.json, "
+                   "results/bench/cpu_<dtype>.json for the 16-bit types)")
     p.add_argument("--plot", help="plot path (default: the JSON's path with .png)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(func=cmd_bench)

@@ -106,3 +106,20 @@ def test_paired_ratio_follows_the_rounds_not_the_medians():
     assert cpu.paired_ratio(op, [1.0, 1.0, 10.0, 10.0, 10.0]) == 2.0
     assert cpu.paired_ratio(op, copy) == 2.0  # rounds 1, 2, 4, 5 give 2; round 3 gives 20
     assert statistics.median(op) / statistics.median(copy) == 20.0  # the ratio of medians is fooled
+
+
+def test_the_16_bit_bench_times_16_bit_tensors(tmp_path, monkeypatch, capsys):
+    import torch
+
+    from gelulab.torch import functional as gtf
+
+    seen = []
+    real = gtf.activation
+    monkeypatch.setattr(gtf, "activation", lambda x, name, **kw: seen.append(x.dtype) or real(x, name, **kw))
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--dtype", "bfloat16", "--activations", "silu", "--log2-sizes", "10", "--threads", "1",
+                 "--repeats", "1", "--no-compile", "--memory-log2-size", "0"]) == 0
+    assert set(seen) == {torch.bfloat16}
+    stored = json.loads((tmp_path / "results" / "bench" / "cpu_bfloat16.json").read_text())
+    assert stored["meta"]["config"]["dtype"] == "bfloat16"
+    assert "dtype bfloat16" in capsys.readouterr().out

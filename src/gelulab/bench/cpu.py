@@ -54,6 +54,7 @@ class BenchConfig:
     compile: bool = True
     memory_size: int = 1 << 24
     memory_fresh_processes: bool = True
+    dtype: str = "float32"
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -161,15 +162,20 @@ def _torch_out(name: str) -> Callable:
     return lambda x, out: torch.ops.aten.silu.out(x, out=out)
 
 
-def _cases(name: str, size: int, use_compile: bool, compiled: dict) -> dict[str, dict[str, Callable]]:
+#: dtypes the bench times (torch names)
+DTYPES = ("float32", "float16", "bfloat16")
+
+
+def _cases(name: str, size: int, use_compile: bool, compiled: dict,
+           dtype: str = "float32") -> dict[str, dict[str, Callable]]:
     import torch
 
     from ..torch import functional as gtf
 
-    x = torch.randn(size)
+    x = torch.randn(size).to(getattr(torch, dtype))
     out = torch.empty_like(x)
     xg = x.clone().requires_grad_()
-    grad = torch.randn(size)
+    grad = torch.randn(size).to(x.dtype)
     eager = _torch_eager(name)
     eager_out = _torch_out(name)
 
@@ -344,7 +350,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
                 for name in activations:
                     for size in config.sizes:
                         bar.update(task, description=f"bench {name} 2^{int(math.log2(size))} {threads} thr")
-                        cases = _cases(name, size, config.compile, compiled)
+                        cases = _cases(name, size, config.compile, compiled, config.dtype)
                         for form, fns in cases.items():
                             samples = sample_times(fns, config.repeats)
                             for impl, times in samples.items():
@@ -483,7 +489,8 @@ def plot(result: BenchResult, path: Path | str) -> Path:
                 ax.set_ylabel("time / copy time")
             ax.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("CPU float32: time as a multiple of a copy of the same tensor (lower is better)", fontsize=10)
+    dtype = result.meta.get("config", {}).get("dtype", "float32")
+    fig.suptitle(f"CPU {dtype}: time as a multiple of a copy of the same tensor (lower is better)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
