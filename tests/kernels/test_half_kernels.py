@@ -32,12 +32,25 @@ def test_every_input_forward_and_backward_match_the_reference(name, dtype):
 @pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
 def test_the_kernel_entry_points_route_16_bit_elementwise_ops_here(dtype):
     assert cpu.has_fast_kernel("gelu", dtype) and cpu.has_fast_kernel("swish", dtype)
-    assert not cpu.has_fast_kernel("gelu", dtype, gated=True)  # gated 16-bit forms take the exact path
     x = np.linspace(-6, 6, 3 * (fast._PARALLEL_MIN + 7)).astype(dtype).reshape(3, -1)
     out = np.empty_like(x)
     got = cpu.forward("gelu", x, out=out)
     assert got is out and _same_bits(out, half.forward("gelu", x)).all()
     assert _same_bits(out, reference_path.forward("gelu", x)).all()
+
+
+@pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
+@pytest.mark.parametrize("name", fast.FAST_NAMES)
+def test_gated_forms_match_the_reference(name, dtype):
+    """f(a) * b and its two gradients, a running over every 16-bit pattern, b and the gradient random."""
+    rng = np.random.default_rng(9)
+    a = np.arange(1 << 16, dtype=np.uint16).view(dtype).reshape(256, 256)
+    b = (rng.standard_normal(a.shape) * 3).astype(dtype)
+    g = rng.standard_normal(a.shape).astype(dtype)
+    x = np.concatenate([a, b], axis=-1)
+    assert _same_bits(cpu.gated_forward(name, x), reference_path.gated_forward(name, a, b)).all()
+    ga, gb = reference_path.gated_backward(name, g, a, b)
+    assert _same_bits(cpu.gated_backward(name, g, x), np.concatenate([ga, gb], axis=-1)).all()
 
 
 def test_rounding_at_the_edges_of_the_formats():

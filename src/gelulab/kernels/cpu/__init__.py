@@ -26,18 +26,17 @@ def _fast():
     return fast
 
 
-def has_fast_kernel(name: str, dtype: np.dtype | type, gated: bool = False) -> bool:
-    """Whether (activation, dtype) runs on the compiled kernels rather than the NumPy path
-    (``gated``: the f(a) * b forms, compiled for float32 only)."""
+def has_fast_kernel(name: str, dtype: np.dtype | type) -> bool:
+    """Whether (activation, dtype) runs on the compiled kernels rather than the NumPy path."""
     try:
         fast = _fast()
     except ImportError:  # numba missing: everything takes the exact NumPy path
         return False
-    return fast.supports(resolve(name), np.dtype(dtype), gated)
+    return fast.supports(resolve(name), np.dtype(dtype))
 
 
-def _elementwise(dtype: np.dtype):
-    """The compiled module for an elementwise op in ``dtype``: fast (float32) or half (16-bit)."""
+def _compiled(dtype: np.dtype):
+    """The compiled module for ``dtype``: fast (float32) or half (float16, bfloat16)."""
     if np.dtype(dtype) == np.float32:
         return _fast()
     from . import half
@@ -57,7 +56,7 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     name = resolve(name)
     x = np.asarray(x)
     if has_fast_kernel(name, x.dtype):
-        return _elementwise(x.dtype).forward(name, x, out)
+        return _compiled(x.dtype).forward(name, x, out)
     return _store(reference_path.forward(name, x), out)
 
 
@@ -68,7 +67,7 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, order: int = 1,
     x = np.asarray(x)
     grad = np.asarray(grad)
     if order == 1 and has_fast_kernel(name, x.dtype) and grad.dtype == x.dtype:
-        return _elementwise(x.dtype).derivative_times(name, grad, x, out)
+        return _compiled(x.dtype).derivative_times(name, grad, x, out)
     return _store(reference_path.derivative_times(name, grad, x, order), out)
 
 
@@ -77,8 +76,8 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
     name = resolve(name)
     x = np.asarray(x)
     half = x.shape[-1] // 2
-    if has_fast_kernel(name, x.dtype, gated=True):
-        return _fast().gated_forward(name, x, out)
+    if has_fast_kernel(name, x.dtype):
+        return _compiled(x.dtype).gated_forward(name, x, out)
     return _store(reference_path.gated_forward(name, x[..., :half], x[..., half:]), out)
 
 
@@ -88,7 +87,7 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     x = np.asarray(x)
     grad = np.asarray(grad)
     half = x.shape[-1] // 2
-    if has_fast_kernel(name, x.dtype, gated=True) and grad.dtype == x.dtype:
-        return _fast().gated_backward(name, grad, x, out)
+    if has_fast_kernel(name, x.dtype) and grad.dtype == x.dtype:
+        return _compiled(x.dtype).gated_backward(name, grad, x, out)
     ga, gb = reference_path.gated_backward(name, grad, x[..., :half], x[..., half:])
     return _store(np.concatenate([ga, gb], axis=-1), out)

@@ -440,9 +440,9 @@ def _run(driver, kind: int, *args, fmt: int | None = None):
     return result
 
 
-def supports(name: str, dtype: np.dtype, gated: bool = False) -> bool:
-    """Whether the compiled kernels take (activation, dtype): float32 for every form; float16 and
-    bfloat16 (:mod:`.half`) for the elementwise forward and backward."""
+def supports(name: str, dtype: np.dtype) -> bool:
+    """Whether the compiled kernels take (activation, dtype): float32 here, float16 and bfloat16 in
+    :mod:`.half`, each for the elementwise and the gated forms."""
     if name not in FAST_NAMES:
         return False
     dtype = np.dtype(dtype)
@@ -450,7 +450,7 @@ def supports(name: str, dtype: np.dtype, gated: bool = False) -> bool:
         return True
     from .half import format_code
 
-    return not gated and format_code(dtype) is not None
+    return format_code(dtype) is not None
 
 
 # --- OpenMP workers ------------------------------------------------------------------------------

@@ -137,6 +137,56 @@ def _backward_block(kind, fmt, g, x, out, counts, c0, c1):
         counts[c] = _backward_span(kind, fmt, g[a:b], x[a:b], out[a:b])
 
 
+@njit(**_OPTS)
+def _gated_forward_row(kind, fmt, a, b, out):
+    hard = 0
+    for j in range(a.size):
+        bj = _load(fmt, b[j])
+        fa, bound = _value(kind, _load(fmt, a[j]))
+        out[j], h = _store(fmt, fa * bj, bound * abs(bj))
+        hard += h
+    return hard
+
+
+@njit(**_OPTS)
+def _gated_forward_rows(kind, fmt, x, out, counts, rows_per_chunk, c0, c1):
+    """Row chunks c0..c1 of x = [a | b]: f(a) * b into out, hard counts into counts."""
+    literally(kind)
+    literally(fmt)
+    n = x.shape[1] // 2
+    for c in range(c0, c1):
+        hard = 0
+        for r in range(c * rows_per_chunk, min(x.shape[0], (c + 1) * rows_per_chunk)):
+            hard += _gated_forward_row(kind, fmt, x[r, :n], x[r, n:], out[r])
+        counts[c] = hard
+
+
+@njit(**_OPTS)
+def _gated_backward_row(kind, fmt, g, a, b, out_a, out_b):
+    hard = 0
+    for j in range(a.size):
+        gj, aj, bj = _load(fmt, g[j]), _load(fmt, a[j]), _load(fmt, b[j])
+        fa, fbound = _value(kind, aj)
+        d, dbound = _slope(kind, aj)
+        gb = gj * bj  # exact: two 16-bit significands fit in float64's
+        out_a[j], ha = _store(fmt, gb * d, abs(gb) * dbound)
+        out_b[j], hb = _store(fmt, gj * fa, abs(gj) * fbound)
+        hard += ha | hb
+    return hard
+
+
+@njit(**_OPTS)
+def _gated_backward_rows(kind, fmt, g, x, out, counts, rows_per_chunk, c0, c1):
+    literally(kind)
+    literally(fmt)
+    n = x.shape[1] // 2
+    for c in range(c0, c1):
+        hard = 0
+        for r in range(c * rows_per_chunk, min(x.shape[0], (c + 1) * rows_per_chunk)):
+            hard += _gated_backward_row(kind, fmt, g[r], x[r, :n], x[r, n:], out[r, :n], out[r, n:])
+        counts[c] = hard
+
+
 # --- OpenMP workers (layout of fast's, with the format in the kind slot: kind + 3 * fmt) -------------
 
 @njit(inline="always", **_OPTS)
@@ -171,6 +221,38 @@ def _backward_dispatch(code, g, x, out, counts, c0, c1):
         _backward_block(2, 2, g, x, out, counts, c0, c1)
 
 
+@njit(inline="always", **_OPTS)
+def _gated_forward_dispatch(code, x, out, counts, per, c0, c1):
+    if code == 3:
+        _gated_forward_rows(0, 1, x, out, counts, per, c0, c1)
+    elif code == 4:
+        _gated_forward_rows(1, 1, x, out, counts, per, c0, c1)
+    elif code == 5:
+        _gated_forward_rows(2, 1, x, out, counts, per, c0, c1)
+    elif code == 6:
+        _gated_forward_rows(0, 2, x, out, counts, per, c0, c1)
+    elif code == 7:
+        _gated_forward_rows(1, 2, x, out, counts, per, c0, c1)
+    else:
+        _gated_forward_rows(2, 2, x, out, counts, per, c0, c1)
+
+
+@njit(inline="always", **_OPTS)
+def _gated_backward_dispatch(code, g, x, out, counts, per, c0, c1):
+    if code == 3:
+        _gated_backward_rows(0, 1, g, x, out, counts, per, c0, c1)
+    elif code == 4:
+        _gated_backward_rows(1, 1, g, x, out, counts, per, c0, c1)
+    elif code == 5:
+        _gated_backward_rows(2, 1, g, x, out, counts, per, c0, c1)
+    elif code == 6:
+        _gated_backward_rows(0, 2, g, x, out, counts, per, c0, c1)
+    elif code == 7:
+        _gated_backward_rows(1, 2, g, x, out, counts, per, c0, c1)
+    else:
+        _gated_backward_rows(2, 2, g, x, out, counts, per, c0, c1)
+
+
 def _forward_worker(data):
     a = carray(_pointer(data, types.int64), 8)
     counts = carray(_pointer(a[4], types.int64), a[1])
@@ -194,8 +276,35 @@ def _backward_worker(data):
         c0 = _fetch_add(_pointer(data, types.int64), a[2])
 
 
+def _gated_forward_worker(data):
+    a = carray(_pointer(data, types.int64), 10)
+    counts = carray(_pointer(a[4], types.int64), a[1])
+    rows, half, per = a[7], a[8], a[9]
+    x = carray(_pointer(a[5], types.uint16), (rows, 2 * half))
+    out = carray(_pointer(a[6], types.uint16), (rows, half))
+    c0 = _fetch_add(_pointer(data, types.int64), a[2])
+    while c0 < a[1]:
+        _gated_forward_dispatch(a[3], x, out, counts, per, c0, min(a[1], c0 + a[2]))
+        c0 = _fetch_add(_pointer(data, types.int64), a[2])
+
+
+def _gated_backward_worker(data):
+    a = carray(_pointer(data, types.int64), 11)
+    counts = carray(_pointer(a[4], types.int64), a[1])
+    rows, half, per = a[8], a[9], a[10]
+    g = carray(_pointer(a[5], types.uint16), (rows, half))
+    x = carray(_pointer(a[6], types.uint16), (rows, 2 * half))
+    out = carray(_pointer(a[7], types.uint16), (rows, 2 * half))
+    c0 = _fetch_add(_pointer(data, types.int64), a[2])
+    while c0 < a[1]:
+        _gated_backward_dispatch(a[3], g, x, out, counts, per, c0, min(a[1], c0 + a[2]))
+        c0 = _fetch_add(_pointer(data, types.int64), a[2])
+
+
 fast.register_worker("half_forward", _forward_worker)
 fast.register_worker("half_backward", _backward_worker)
+fast.register_worker("half_gated_forward", _gated_forward_worker)
+fast.register_worker("half_gated_backward", _gated_backward_worker)
 
 
 # --- entry points --------------------------------------------------------------------------------
@@ -233,4 +342,46 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
         idx = fast._flagged(counts, fast.CHUNK, xb.size)
         yb[idx] = reference_path.derivative_times(name, gb[idx].view(x.dtype), xb[idx].view(x.dtype), 1) \
             .view(np.uint16)
+    return fast._finish(result, out)
+
+
+def _bit_rows(x: np.ndarray) -> tuple[np.ndarray, int, int]:
+    x2, per, n_chunks = fast._rows(x)
+    return x2.view(np.uint16), per, n_chunks
+
+
+def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """f(a) * b for x = [a | b] (last axis) in float16 / bfloat16, rounded once, correctly."""
+    kind, fmt = fast.KINDS[name], format_code(x.dtype)
+    half = x.shape[-1] // 2
+    result = fast._output((*x.shape[:-1], half), out, x.dtype)
+    x2, per, n_chunks = _bit_rows(x)
+    y2 = result.reshape(x2.shape[0], half).view(np.uint16)
+    counts = fast._run_chunks(
+        lambda cs, c0, c1: fast._run(_gated_forward_rows, kind, x2, y2, cs, per, c0, c1, fmt=fmt), n_chunks, x.size,
+        ("half_gated_forward", kind + 3 * fmt, (x2, y2), (x2.shape[0], half, per)))
+    if np.count_nonzero(counts):
+        r = fast._flagged(counts, per, x2.shape[0])
+        a, b = x2[r, :half].view(x.dtype), x2[r, half:].view(x.dtype)
+        y2[r] = reference_path.gated_forward(name, a, b).view(np.uint16)
+    return fast._finish(result, out)
+
+
+def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """[grad * b * f'(a) | grad * f(a)] in float16 / bfloat16, each rounded once, correctly."""
+    kind, fmt = fast.KINDS[name], format_code(x.dtype)
+    half = x.shape[-1] // 2
+    result = fast._output(x.shape, out, x.dtype)
+    x2, per, n_chunks = _bit_rows(x)
+    g2 = fast._full(grad, (*x.shape[:-1], half), x.dtype).reshape(x2.shape[0], half).view(np.uint16)
+    y2 = result.reshape(x2.shape).view(np.uint16)
+    counts = fast._run_chunks(
+        lambda cs, c0, c1: fast._run(_gated_backward_rows, kind, g2, x2, y2, cs, per, c0, c1, fmt=fmt), n_chunks,
+        x.size, ("half_gated_backward", kind + 3 * fmt, (g2, x2, y2), (x2.shape[0], half, per)))
+    if np.count_nonzero(counts):
+        r = fast._flagged(counts, per, x2.shape[0])
+        ga, gb = reference_path.gated_backward(name, g2[r].view(x.dtype), x2[r, :half].view(x.dtype),
+                                               x2[r, half:].view(x.dtype))
+        y2[r, :half] = ga.view(np.uint16)
+        y2[r, half:] = gb.view(np.uint16)
     return fast._finish(result, out)
