@@ -18,7 +18,7 @@ from ..accuracy.grading import GradeStats
 from ..accuracy.plot import plot_scan
 from ..accuracy.scan import DEFAULT_RESULTS_DIR
 from ..accuracy.summary import format_ulp
-from .section import COMPUTED_NOW, ReportContext, Section
+from .section import COMPUTED_NOW, ReportContext, Section, age_text
 
 FUNCTION = "gelu"
 DTYPES = ("float32", "bfloat16", "float16")
@@ -44,11 +44,7 @@ def _scope(result: ScanResult) -> str:
 
 
 def _age(updated_at: str) -> str:
-    then = datetime.strptime(updated_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    hours = (datetime.now(UTC) - then).total_seconds() / 3600
-    if hours < 1:
-        return f"{hours * 60:.0f} min old"
-    return f"{hours:.1f} h old" if hours < 48 else f"{hours / 24:.0f} days old"
+    return age_text(datetime.strptime(updated_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
 
 
 def _stored(dirs: list[Path], dtype: str, order: int) -> list[tuple[Path, ScanResult]]:

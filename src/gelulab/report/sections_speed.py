@@ -9,12 +9,12 @@ the correctly rounded NumPy reference on random inputs.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from .section import ReportContext, Section
+from .section import ReportContext, Section, age_text
 
 #: sizes shown in the report's table (all sizes are in the JSON and the plot)
 _TABLE_SIZES = (1 << 10, 1 << 16, 1 << 20, 1 << 24, 1 << 26)
@@ -28,32 +28,61 @@ def _stored_path() -> Path:
 
 def _age(created: str) -> str:
     try:
-        then = datetime.fromisoformat(created)
+        return age_text(datetime.fromisoformat(created))
     except (TypeError, ValueError):
         return "of unknown age"
-    hours = (datetime.now(UTC) - then).total_seconds() / 3600
-    return f"{hours * 60:.0f} minutes old" if hours < 2 else f"{hours:.1f} hours old" if hours < 48 \
-        else f"{hours / 24:.0f} days old"
 
 
 def _exactness(n: int) -> list[str]:
     from ..functions import get
+    from ..kernels import cpu
     from ..kernels.cpu import fast
 
     rng = np.random.default_rng(12345)
     x = np.concatenate([(rng.standard_normal(n) * 4).astype(np.float32),
                         rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32).view(np.float32)])
-    rows = ["| activation | f: mismatches | f': mismatches | inputs |", "|---|---|---|---|"]
+    inputs = {"float32": x}
+    bf16 = _bfloat16()
+    for dtype in (np.dtype(np.float16), bf16):
+        if dtype is not None:
+            inputs[dtype.name] = np.arange(1 << 16, dtype=np.uint16).view(dtype)  # every 16-bit input
+    rows = ["| activation | dtype | f: mismatches | f': mismatches | inputs |", "|---|---|---|---|---|"]
     with np.errstate(all="ignore"):
         for name in fast.FAST_NAMES:
-            counts = []
-            for order in (0, 1):
-                got = fast.forward(name, x) if order == 0 else fast.derivative_times(name, np.ones_like(x), x)
-                ref = np.asarray(get(name).evaluate(x, order))
-                same = (got.view(np.uint32) == ref.view(np.uint32)) | (np.isnan(got) & np.isnan(ref))
-                counts.append(int((~same).sum()))
-            rows.append(f"| {name} | {counts[0]} | {counts[1]} | {x.size} |")
+            for dtype_name, xs in inputs.items():
+                counts = []
+                for order in (0, 1):
+                    got = cpu.forward(name, xs) if order == 0 else cpu.derivative_times(name, np.ones_like(xs), xs)
+                    ref = np.asarray(get(name).evaluate(xs, order))
+                    nan = np.isnan(got.astype(np.float32)) & np.isnan(ref.astype(np.float32))
+                    same = (got.view(f"u{got.itemsize}") == ref.view(f"u{ref.itemsize}")) | nan
+                    counts.append(int((~same).sum()))
+                rows.append(f"| {name} | {dtype_name} | {counts[0]} | {counts[1]} | {xs.size} |")
     return rows
+
+
+def _bfloat16() -> np.dtype | None:
+    try:
+        import ml_dtypes
+    except ImportError:
+        return None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def _stored_16_bit(stored: Path) -> list[str]:
+    """The 2^24 rows of stored 16-bit benches beside the float32 one (``gelulab bench --dtype``)."""
+    from ..bench import cpu
+
+    lines = []
+    for dtype in ("float16", "bfloat16"):
+        path = stored.with_name(f"{stored.stem}_{dtype}.json")
+        result = cpu.load(path)
+        if result is None:
+            continue
+        sizes = {r.size for r in result.rows}
+        table = cpu.markdown_table(result, [max(sizes)])
+        lines += ["", f"{dtype} (stored `{path}`, {_age(result.meta.get('created', ''))}):", "", table]
+    return lines
 
 
 def build(ctx: ReportContext) -> Section:
@@ -76,12 +105,15 @@ def build(ctx: ReportContext) -> Section:
     figure = cpu.plot(result, ctx.figures_dir / "speed_cpu.png")
     exact = _exactness(1 << (12 if ctx.quick else 18))
     text = "\n".join([
-        "gelulab's float32 CPU kernels (GELU, GELU-tanh, SiLU) evaluate in float64 with one shared fast erfc "
-        "polynomial and round once, with a rounding test that sends undecidable inputs to the exact path. "
+        "gelulab's CPU kernels for GELU, GELU-tanh and SiLU (float32, float16, bfloat16; elementwise and gated) "
+        "evaluate in float64 with one shared fast erfc polynomial and round once, with a rounding test that sends "
+        "undecidable inputs to the exact path. They run on torch's own OpenMP threads and write large outputs "
+        "on transparent huge pages. "
         "Times are medians, as multiples of a copy of the same tensor in the same run (the memory roofline), "
         "and against torch's own op. " + source,
         "",
         cpu.markdown_table(result, _TABLE_SIZES),
+        *_stored_16_bit(stored),
         "",
         "Peak memory of forward + backward of the gated forms (resident-set high-water mark above the start; "
         "gelulab's backward saves only the input):",
@@ -89,7 +121,8 @@ def build(ctx: ReportContext) -> Section:
         cpu.memory_table(result) or "_not measured_",
         "",
         "Exactness, measured now: outputs that differ in any bit from the correctly rounded reference "
-        "(`get(name).evaluate`), on random normal inputs and uniformly random bit patterns:",
+        "(`get(name).evaluate`); float32 on random normal inputs and uniformly random bit patterns, the 16-bit "
+        "types on every one of their 65,536 inputs:",
         "",
         *exact,
     ])
@@ -111,6 +144,6 @@ def _highlights(rows: list[dict], exact: list[str]) -> list[str]:
                  for r in rows if r["activation"] == name and r["log2_size"] == size and r["threads"] == threads]
         if parts:
             out.append(f"CPU float32 {name}, 2^{size} elements, {threads} thread(s): " + "; ".join(parts) + ".")
-    mismatches = sum(int(c) for line in exact[2:] for c in line.strip("|").split("|")[1:3])
+    mismatches = sum(int(c) for line in exact[2:] for c in line.strip("|").split("|")[2:4])
     out.append(f"Fast kernels vs the correctly rounded reference, measured now: {mismatches} mismatching outputs.")
     return out

@@ -1,13 +1,13 @@
-"""CPU kernels: one entry point per operation, choosing the fast numba kernel when one exists.
+"""CPU kernels: one entry point per operation, choosing a compiled kernel when one exists.
 
-* float32 ``gelu``, ``gelu_tanh`` and ``silu`` (forward and ``grad * f'``) run in the numba
-  kernels of :mod:`.fast`: float64 arithmetic with the fast erfc of
-  :mod:`gelulab.functions.fast_erfc`, one rounding to float32, and a rounding test that sends
-  the rare undecidable inputs to the exact NumPy path. Results are bit-identical to the
-  reference.
-* Everything else (other activations, float64/float16/bfloat16, second derivatives, gated forms of
-  other activations) runs on :mod:`.reference_path`: the registry's NumPy float64 kernels,
-  rounded once.
+* ``gelu``, ``gelu_tanh`` and ``silu`` (forward, ``grad * f'``, and the gated forms f(a) * b with
+  their gradients) run compiled: float32 in :mod:`.fast`, float16 and bfloat16 in :mod:`.half`.
+  Both evaluate in float64 with the fast erfc of :mod:`gelulab.functions.fast_erfc`, round once
+  into the output's format, and send the rare inputs whose rounding a test cannot decide to the
+  exact NumPy path, so results are bit-identical to the reference. They run on torch's OpenMP
+  threads when torch is loaded (:mod:`.openmp`), else on a pool of their own.
+* Everything else (other activations, float64, second derivatives) runs on
+  :mod:`.reference_path`: the registry's NumPy float64 kernels, rounded once.
 
 Arrays may have any shape; outputs are C-contiguous arrays of the input's dtype.
 """

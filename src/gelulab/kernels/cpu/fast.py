@@ -150,27 +150,16 @@ def _sigmoid(z):
     return _select(positive, big, small), _select(positive, small, big)
 
 
-@intrinsic
-def _ordered_differ(typingctx, a, b):
-    """a != b as an ordered comparison: False when either is NaN (Python's != is True then)."""
-    if not isinstance(a, types.Float) or a != b:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.fcmp_ordered("!=", args[0], args[1])
-
-    return types.boolean(a, b), codegen
-
-
 @njit(inline="always", **_OPTS)
 def _is_hard(y, bound):
     """True when the float32 rounding of y (float64, within ``bound`` of the true value) is undecided.
 
     Both ends of the interval [y - bound, y + bound] are rounded to float32: if they agree, so
-    does the true value's rounding. Four vector instructions, exact in the subnormal range and at
-    the overflow threshold too; NaN (only produced for a NaN input) is never hard.
+    does the true value's rounding. Exact in the subnormal range and at the overflow threshold
+    too. An end that is NaN (an infinite bound, as for inf * 0 in a gated product) is undecided;
+    y NaN (only produced for a NaN input) is never hard.
     """
-    return _ordered_differ(np.float32(y - bound), np.float32(y + bound))
+    return (np.float32(y - bound) != np.float32(y + bound)) & (y == y)
 
 
 # --- element functions: (float64 value, error bound) ---------------------------------------------
@@ -748,12 +737,13 @@ def _gated_hard(name: str, a: np.ndarray, b: np.ndarray, g: np.ndarray | None) -
     """The kernels' rounding test for f(a) * b (g None) or its two gradients, on flagged rows."""
     fa, fbound = float64_values(name, a, 0)
     b64 = b.astype(np.float64)
-    if g is None:
-        return _hard(fa * b64, fbound * np.abs(b64))
-    d, dbound = float64_values(name, a, 1)
-    g64 = g.astype(np.float64)
-    gb = g64 * b64
-    return _hard(gb * d, np.abs(gb) * dbound) | _hard(g64 * fa, np.abs(g64) * fbound)
+    with np.errstate(all="ignore"):  # inf * 0 gives NaN ends, which the test counts as undecided
+        if g is None:
+            return _hard(fa * b64, fbound * np.abs(b64))
+        d, dbound = float64_values(name, a, 1)
+        g64 = g.astype(np.float64)
+        gb = g64 * b64
+        return _hard(gb * d, np.abs(gb) * dbound) | _hard(g64 * fa, np.abs(g64) * fbound)
 
 
 def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -93,7 +93,9 @@ def _store(fmt, y, bound):
     """(16-bit pattern of y rounded once, whether a midpoint lies within ``bound`` of y)."""
     a = abs(y)
     r, h = _grid(fmt, a)
-    return _bits(fmt, y, r), h - abs(a - r) <= bound
+    # "not (far from the midpoint)": an infinite y or bound (inf * 0 in a gated product) makes the
+    # distance NaN, and then the exact path decides; y NaN (a NaN input) is never hard
+    return _bits(fmt, y, r), ~(h - abs(a - r) > bound) & (y == y)
 
 
 @njit(**_OPTS)
