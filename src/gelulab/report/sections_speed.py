@@ -33,6 +33,10 @@ def _age(created: str) -> str:
         return "of unknown age"
 
 
+def _load(value) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else "unknown"
+
+
 def _exactness(n: int) -> list[str]:
     from ..functions import get
     from ..kernels import cpu
@@ -93,8 +97,8 @@ def build(ctx: ReportContext) -> Section:
     stored_used = result is not None
     if result is not None:
         source = (f"From the stored bench `{stored}` ({_age(result.meta.get('created', ''))}, measured "
-                  f"{result.meta.get('created', '?')}, load average {result.meta.get('load_average_before')} "
-                  f"before and {result.meta.get('load_average_after')} after, {result.meta.get('seconds')} s).")
+                  f"{result.meta.get('created', '?')}, load average {_load(result.meta.get('load_average_before'))} "
+                  f"before and {_load(result.meta.get('load_average_after'))} after, {result.meta.get('seconds')} s).")
     else:
         config = cpu.BenchConfig.quick() if ctx.quick else cpu.BenchConfig(
             sizes=(1 << 12, 1 << 18, 1 << 24), repeats=5, compile=False)
@@ -109,8 +113,8 @@ def build(ctx: ReportContext) -> Section:
         "evaluate in float64 with one shared fast erfc polynomial and round once, with a rounding test that sends "
         "undecidable inputs to the exact path. They run on torch's own OpenMP threads and write large outputs "
         "on transparent huge pages. "
-        "Times are medians, as multiples of a copy of the same tensor in the same run (the memory roofline), "
-        "and against torch's own op. " + source,
+        "Times are multiples of a copy of the same tensor in the same run (the memory roofline) and of torch's "
+        "own op: the median over rounds of the ratio within a round. " + source,
         "",
         cpu.markdown_table(result, _TABLE_SIZES),
         *_stored_16_bit(stored),
