@@ -28,20 +28,32 @@ def _fast():
 
 def has_fast_kernel(name: str, dtype: np.dtype | type) -> bool:
     """Whether (activation, dtype) runs on the compiled kernels rather than the NumPy path."""
-    try:
-        fast = _fast()
-    except ImportError:  # numba missing: everything takes the exact NumPy path
-        return False
-    return fast.supports(resolve(name), np.dtype(dtype))
+    return _route(name, np.dtype(dtype))[1] is not None
 
 
-def _compiled(dtype: np.dtype):
-    """The compiled module for ``dtype``: fast (float32) or half (float16, bfloat16)."""
-    if np.dtype(dtype) == np.float32:
-        return _fast()
-    from . import half
+#: (name or alias, dtype) -> (registry name, compiled module or None); decided once per pair
+_ROUTES: dict[tuple[str, np.dtype], tuple[str, object]] = {}
 
-    return half
+
+def _route(name: str, dtype: np.dtype) -> tuple[str, object]:
+    """The registry name and the compiled module (fast: float32, half: float16/bfloat16) for an op."""
+    found = _ROUTES.get((name, dtype))
+    if found is None:
+        spec_name = resolve(name)
+        module = None
+        try:
+            fast = _fast()
+        except ImportError:  # numba missing: everything takes the exact NumPy path
+            fast = None
+        if fast is not None and fast.supports(spec_name, dtype):
+            if dtype == np.float32:
+                module = fast
+            else:
+                from . import half
+
+                module = half
+        found = _ROUTES[(name, dtype)] = (spec_name, module)
+    return found
 
 
 def _store(result: np.ndarray, out: np.ndarray | None) -> np.ndarray:
@@ -53,41 +65,41 @@ def _store(result: np.ndarray, out: np.ndarray | None) -> np.ndarray:
 
 def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """f(x), correctly rounded into x's dtype; written into ``out`` when given."""
-    name = resolve(name)
     x = np.asarray(x)
-    if has_fast_kernel(name, x.dtype):
-        return _compiled(x.dtype).forward(name, x, out)
+    name, compiled = _route(name, x.dtype)
+    if compiled is not None:
+        return compiled.forward(name, x, out)
     return _store(reference_path.forward(name, x), out)
 
 
 def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, order: int = 1,
                      out: np.ndarray | None = None) -> np.ndarray:
     """grad * f^(order)(x) in one rounding (the backward of f for order 1)."""
-    name = resolve(name)
     x = np.asarray(x)
     grad = np.asarray(grad)
-    if order == 1 and has_fast_kernel(name, x.dtype) and grad.dtype == x.dtype:
-        return _compiled(x.dtype).derivative_times(name, grad, x, out)
+    name, compiled = _route(name, x.dtype)
+    if order == 1 and compiled is not None and grad.dtype == x.dtype:
+        return compiled.derivative_times(name, grad, x, out)
     return _store(reference_path.derivative_times(name, grad, x, order), out)
 
 
 def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """f(a) * b for x = [a | b] split in halves along the last axis, rounded once."""
-    name = resolve(name)
     x = np.asarray(x)
     half = x.shape[-1] // 2
-    if has_fast_kernel(name, x.dtype):
-        return _compiled(x.dtype).gated_forward(name, x, out)
+    name, compiled = _route(name, x.dtype)
+    if compiled is not None:
+        return compiled.gated_forward(name, x, out)
     return _store(reference_path.gated_forward(name, x[..., :half], x[..., half:]), out)
 
 
 def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """[grad * b * f'(a) | grad * f(a)]: the gradient of gated_forward with respect to x."""
-    name = resolve(name)
     x = np.asarray(x)
     grad = np.asarray(grad)
     half = x.shape[-1] // 2
-    if has_fast_kernel(name, x.dtype) and grad.dtype == x.dtype:
-        return _compiled(x.dtype).gated_backward(name, grad, x, out)
+    name, compiled = _route(name, x.dtype)
+    if compiled is not None and grad.dtype == x.dtype:
+        return compiled.gated_backward(name, grad, x, out)
     ga, gb = reference_path.gated_backward(name, grad, x[..., :half], x[..., half:])
     return _store(np.concatenate([ga, gb], axis=-1), out)

@@ -271,6 +271,7 @@ def _slope(kind, x):
 
 @njit(**_OPTS)
 def _forward_span(kind, x, out):
+    literally(kind)
     hard = 0
     for i in range(x.size):
         xi = np.float64(x[i])
@@ -292,6 +293,7 @@ def _forward_block(kind, x, out, counts, c0, c1):
 
 @njit(**_OPTS)
 def _backward_span(kind, g, x, out):
+    literally(kind)
     hard = 0
     for i in range(x.size):
         xi = np.float64(x[i])
@@ -698,11 +700,14 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     kind = KINDS[name]
     result = _output(x.shape, out)
     xf, yf = _flat(x), result.reshape(-1)
-    n_chunks = _n_chunks(xf.size, CHUNK)
-    counts = _run_chunks(lambda cs, c0, c1: _run(_forward_block, kind, xf, yf, cs, c0, c1), n_chunks, xf.size,
-                         ("forward", kind, (xf, yf), (xf.size,)))
-    if np.count_nonzero(counts):
-        idx = _flagged(counts, CHUNK, xf.size)
+    if xf.size < _PARALLEL_MIN:  # one span on this thread: no chunk bookkeeping
+        hard = _run(_forward_span, kind, xf, yf)
+        idx = np.arange(xf.size) if hard else None
+    else:
+        counts = _run_chunks(lambda cs, c0, c1: _run(_forward_block, kind, xf, yf, cs, c0, c1),
+                             _n_chunks(xf.size, CHUNK), xf.size, ("forward", kind, (xf, yf), (xf.size,)))
+        idx = _flagged(counts, CHUNK, xf.size) if np.count_nonzero(counts) else None
+    if idx is not None:
         y, bound = float64_values(name, xf[idx], 0)
         idx = idx[_hard(y, bound)]
         yf[idx] = reference_path.forward(name, xf[idx])
@@ -714,11 +719,14 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     kind = KINDS[name]
     result = _output(x.shape, out)
     xf, gf, yf = _flat(x), _flat(_full(grad, x.shape)), result.reshape(-1)
-    n_chunks = _n_chunks(xf.size, CHUNK)
-    counts = _run_chunks(lambda cs, c0, c1: _run(_backward_block, kind, gf, xf, yf, cs, c0, c1), n_chunks,
-                         xf.size, ("backward", kind, (gf, xf, yf), (xf.size,)))
-    if np.count_nonzero(counts):
-        idx = _flagged(counts, CHUNK, xf.size)
+    if xf.size < _PARALLEL_MIN:  # one span on this thread: no chunk bookkeeping
+        hard = _run(_backward_span, kind, gf, xf, yf)
+        idx = np.arange(xf.size) if hard else None
+    else:
+        counts = _run_chunks(lambda cs, c0, c1: _run(_backward_block, kind, gf, xf, yf, cs, c0, c1),
+                             _n_chunks(xf.size, CHUNK), xf.size, ("backward", kind, (gf, xf, yf), (xf.size,)))
+        idx = _flagged(counts, CHUNK, xf.size) if np.count_nonzero(counts) else None
+    if idx is not None:
         d, bound = float64_values(name, xf[idx], 1)
         g = gf[idx].astype(np.float64)
         idx = idx[_hard(g * d, np.abs(g) * bound)]

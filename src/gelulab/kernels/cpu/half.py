@@ -100,6 +100,8 @@ def _store(fmt, y, bound):
 
 @njit(**_OPTS)
 def _forward_span(kind, fmt, x, out):
+    literally(kind)
+    literally(fmt)
     hard = 0
     for i in range(x.size):
         y, bound = _value(kind, _load(fmt, x[i]))
@@ -120,6 +122,8 @@ def _forward_block(kind, fmt, x, out, counts, c0, c1):
 
 @njit(**_OPTS)
 def _backward_span(kind, fmt, g, x, out):
+    literally(kind)
+    literally(fmt)
     hard = 0
     for i in range(x.size):
         gi = _load(fmt, g[i])
@@ -320,11 +324,14 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     kind, fmt = fast.KINDS[name], format_code(x.dtype)
     result = fast._output(x.shape, out, x.dtype)
     xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
-    n_chunks = fast._n_chunks(xb.size, fast.CHUNK)
-    counts = fast._run_chunks(lambda cs, c0, c1: fast._run(_forward_block, kind, xb, yb, cs, c0, c1, fmt=fmt),
-                              n_chunks, xb.size, ("half_forward", kind + 3 * fmt, (xb, yb), (xb.size,)))
-    if np.count_nonzero(counts):
-        idx = fast._flagged(counts, fast.CHUNK, xb.size)
+    if xb.size < fast._PARALLEL_MIN:  # one span on this thread: no chunk bookkeeping
+        idx = np.arange(xb.size) if fast._run(_forward_span, kind, xb, yb, fmt=fmt) else None
+    else:
+        counts = fast._run_chunks(lambda cs, c0, c1: fast._run(_forward_block, kind, xb, yb, cs, c0, c1, fmt=fmt),
+                                  fast._n_chunks(xb.size, fast.CHUNK), xb.size,
+                                  ("half_forward", kind + 3 * fmt, (xb, yb), (xb.size,)))
+        idx = fast._flagged(counts, fast.CHUNK, xb.size) if np.count_nonzero(counts) else None
+    if idx is not None:
         xs = xb[idx].view(x.dtype)
         yb[idx] = reference_path.forward(name, xs).view(np.uint16)
     return fast._finish(result, out)
@@ -336,12 +343,14 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     result = fast._output(x.shape, out, x.dtype)
     xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
     gb = _bits_view(fast._full(grad, x.shape, x.dtype))
-    n_chunks = fast._n_chunks(xb.size, fast.CHUNK)
-    counts = fast._run_chunks(
-        lambda cs, c0, c1: fast._run(_backward_block, kind, gb, xb, yb, cs, c0, c1, fmt=fmt),
-        n_chunks, xb.size, ("half_backward", kind + 3 * fmt, (gb, xb, yb), (xb.size,)))
-    if np.count_nonzero(counts):
-        idx = fast._flagged(counts, fast.CHUNK, xb.size)
+    if xb.size < fast._PARALLEL_MIN:  # one span on this thread: no chunk bookkeeping
+        idx = np.arange(xb.size) if fast._run(_backward_span, kind, gb, xb, yb, fmt=fmt) else None
+    else:
+        counts = fast._run_chunks(
+            lambda cs, c0, c1: fast._run(_backward_block, kind, gb, xb, yb, cs, c0, c1, fmt=fmt),
+            fast._n_chunks(xb.size, fast.CHUNK), xb.size, ("half_backward", kind + 3 * fmt, (gb, xb, yb), (xb.size,)))
+        idx = fast._flagged(counts, fast.CHUNK, xb.size) if np.count_nonzero(counts) else None
+    if idx is not None:
         yb[idx] = reference_path.derivative_times(name, gb[idx].view(x.dtype), xb[idx].view(x.dtype), 1) \
             .view(np.uint16)
     return fast._finish(result, out)
