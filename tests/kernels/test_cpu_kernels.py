@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import mpmath
 import numpy as np
 import pytest
@@ -217,3 +219,29 @@ def test_openmp_team_and_own_pool_give_the_same_bits(team_or_pool):
     for a, b in zip(team, pool, strict=True):
         assert _bits_equal(a, b).all()
     assert _bits_equal(team[0], get("gelu").evaluate(flat, 0)).all()
+
+
+def _forward_in_child(x):
+    return fast.forward("gelu", x)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+@pytest.mark.parametrize("mode", ["team", "pool"])
+def test_a_forked_child_computes_on_threads_of_its_own(mode, monkeypatch):
+    """After the parent used its threads (torch's OpenMP team or the pool), a forked child must not
+    wait on threads it does not have."""
+    import multiprocessing
+
+    import torch  # noqa: F401  (the team path needs torch's OpenMP runtime loaded)
+
+    from gelulab.kernels.cpu import openmp
+
+    monkeypatch.setenv("GELULAB_OPENMP", "1" if mode == "team" else "0")
+    openmp.reset()
+    fast.set_threads(2)
+    x = np.random.default_rng(4).standard_normal(2 * fast._PARALLEL_MIN).astype(np.float32)
+    want = fast.forward("gelu", x)  # the parent's threads are now started
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_forward_in_child, (x,)).get(timeout=120)
+    openmp.reset()
+    assert _bits_equal(got, want).all()

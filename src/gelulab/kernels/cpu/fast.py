@@ -620,6 +620,16 @@ def get_threads() -> int:
     return _threads
 
 
+def _forget_pool() -> None:
+    """A forked child has none of the parent's threads: its pool object would wait forever."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _n_chunks(n: int, per: int) -> int:
     """Chunks of ``per`` items that cover n items (one, empty, for n = 0)."""
     return max(1, -(-n // per))

@@ -9,9 +9,10 @@ libomp and Intel's libiomp5 all export) makes the spinning workers pick it up at
 in both cases.
 
 Only a runtime already loaded in the process is used (loading one would start a third team);
-without one (torch not imported, macOS, Windows) or with ``GELULAB_OPENMP=0`` the kernels fall
-back to their own thread pool. Workers take blocks of chunks from a shared counter (an atomic
-add), so no thread number is needed from the runtime and the compiled workers can be cached.
+without one (torch not imported, macOS, Windows), in a forked child (libgomp is not fork-safe)
+or with ``GELULAB_OPENMP=0`` the kernels fall back to their own thread pool. Workers take
+blocks of chunks from a shared counter (an atomic add), so no thread number is needed from the
+runtime and the compiled workers can be cached.
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ def reset() -> None:
     """Forget the runtime found (for tests and after changing ``GELULAB_OPENMP``)."""
     global _runtime, _searched
     _runtime, _searched = None, False
+
+
+def _forked() -> None:
+    """In a forked child the parent's team is gone and libgomp is not fork-safe: never use it there."""
+    global _runtime, _searched
+    _runtime, _searched = None, True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 
 def parallel(worker_address: int, data_address: int, threads: int) -> bool:
