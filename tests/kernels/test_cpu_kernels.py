@@ -226,6 +226,7 @@ def _forward_in_child(x):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # forking a threaded process is the point here
 @pytest.mark.parametrize("mode", ["team", "pool"])
 def test_a_forked_child_computes_on_threads_of_its_own(mode, monkeypatch):
     """After the parent used its threads (torch's OpenMP team or the pool), a forked child must not
