@@ -246,3 +246,22 @@ def test_a_forked_child_computes_on_threads_of_its_own(mode, monkeypatch):
         got = pool.apply_async(_forward_in_child, (x,)).get(timeout=120)
     openmp.reset()
     assert _bits_equal(got, want).all()
+
+
+def test_thread_count_follows_torch_unless_set():
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        fast.set_threads(None)
+        torch.set_num_threads(1)
+        assert fast.get_threads() == 1
+        torch.set_num_threads(2)
+        assert fast.get_threads() == 2
+        fast.set_threads(3)
+        assert fast.get_threads() == 3  # an explicit count wins
+        x = np.random.default_rng(6).standard_normal(3 * fast._PARALLEL_MIN).astype(np.float32)
+        assert _bits_equal(fast.forward("gelu", x), get("gelu").evaluate(x, 0)).all()
+    finally:
+        torch.set_num_threads(before)
+        fast.set_threads(2)

@@ -331,6 +331,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     from rich.progress import Progress
 
     from ..functions import resolve
+    from ..kernels.cpu import fast
 
     activations = [resolve(a) for a in config.activations]
     for a in activations:
@@ -338,7 +339,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     result = BenchResult()
     result.meta = _meta(config)
     compiled: dict[str, Callable] = {}
-    start_threads = torch.get_num_threads()
+    start_threads, start_kernel_threads = torch.get_num_threads(), fast._threads
     total = len(activations) * len(config.sizes) * len(config.threads)
     try:
         if config.memory_size:  # first: the timings' large frees would leave resident heap behind
@@ -360,6 +361,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
                         bar.advance(task)
     finally:
         _set_threads(start_threads)
+        fast.set_threads(start_kernel_threads)
     result.meta["load_average_after"] = load_average()
     result.meta["seconds"] = round(time.perf_counter() - result.meta.pop("_start"), 1)
     return result

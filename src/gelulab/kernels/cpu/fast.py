@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -597,7 +598,8 @@ def _run_team(driver: str, kind: int, counts: np.ndarray, threads: int, arrays: 
 # for a while (torch's OpenMP workers spin on a core for milliseconds after every parallel op of
 # torch's), the other thread takes more blocks instead of waiting for the slow half.
 
-_threads = max(1, min(2, os.cpu_count() or 1)) if os.environ.get("GELULAB_THREADS") is None \
+#: Threads set by set_threads or $GELULAB_THREADS; None: follow torch's thread count (or the cores).
+_threads: int | None = None if os.environ.get("GELULAB_THREADS") is None \
     else max(1, int(os.environ["GELULAB_THREADS"]))
 _pool: ThreadPoolExecutor | None = None
 #: Below this many elements a call runs on the calling thread (a hand-off costs microseconds).
@@ -606,18 +608,31 @@ _PARALLEL_MIN = 1 << 16
 BLOCK_CHUNKS = 128
 
 
-def set_threads(n: int) -> None:
-    """Threads the kernels use (default: min(2, cores), or $GELULAB_THREADS)."""
-    global _threads, _pool
-    n = max(1, int(n))
-    if n != _threads and _pool is not None:
-        _pool.shutdown(wait=True)
-        _pool = None
-    _threads = n
+def set_threads(n: int | None) -> None:
+    """Threads the kernels use: n, or None for the default (torch's ``get_num_threads()`` when torch
+    is loaded, else every core; ``$GELULAB_THREADS`` overrides the default at start)."""
+    global _threads
+    _threads = None if n is None else max(1, int(n))
 
 
 def get_threads() -> int:
-    return _threads
+    """The thread count the next call will use."""
+    if _threads is not None:
+        return _threads
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return max(1, torch.get_num_threads())
+    return max(1, os.cpu_count() or 1)
+
+
+def _worker_pool(threads: int) -> ThreadPoolExecutor:
+    """The pool of threads - 1 workers (made again when the count changes)."""
+    global _pool
+    if _pool is None or _pool._max_workers != threads - 1:
+        if _pool is not None:
+            _pool.shutdown(wait=True)
+        _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="gelulab")
+    return _pool
 
 
 def _forget_pool() -> None:
@@ -638,16 +653,14 @@ def _n_chunks(n: int, per: int) -> int:
 def _run_chunks(task, n_chunks: int, items: int, team: tuple | None = None) -> np.ndarray:
     """task(counts, c0, c1) over all chunks: on the OpenMP team given ``team`` = (driver, kind,
     arrays, sizes) and a team to run it on, else in blocks taken by the calling thread and the pool's."""
-    global _pool
     counts = np.zeros(n_chunks, dtype=np.int64)
-    threads = min(_threads, n_chunks)
+    threads = min(get_threads(), n_chunks)
     if threads == 1 or items < _PARALLEL_MIN:
         task(counts, 0, n_chunks)
         return counts
     if team is not None and _run_team(team[0], team[1], counts, threads, team[2], team[3]):
         return counts
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_threads - 1, thread_name_prefix="gelulab")
+    pool = _worker_pool(get_threads())
     step = max(1, min(BLOCK_CHUNKS, n_chunks // (4 * threads)))
     blocks = itertools.count()  # next() is atomic: the GIL is held while it runs
 
@@ -655,7 +668,7 @@ def _run_chunks(task, n_chunks: int, items: int, team: tuple | None = None) -> n
         while (c0 := next(blocks) * step) < n_chunks:
             task(counts, c0, min(n_chunks, c0 + step))
 
-    jobs = [_pool.submit(work) for _ in range(threads - 1)]
+    jobs = [pool.submit(work) for _ in range(threads - 1)]
     try:
         work()
     finally:  # the workers write into the caller's arrays: never return before they stop
