@@ -265,3 +265,21 @@ def test_thread_count_follows_torch_unless_set():
     finally:
         torch.set_num_threads(before)
         fast.set_threads(2)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="the runtime is found through /proc/self/maps")
+def test_torchs_own_openmp_runtime_is_preferred(monkeypatch, tmp_path):
+    import torch
+
+    from gelulab.kernels.cpu import openmp
+
+    torch_dir = os.path.dirname(torch.__file__)
+    maps = tmp_path / "maps"
+    maps.write_text("7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libgomp.so.1\n"
+                    f"7f02-7f03 r-xp 0 08:01 2 {torch_dir}/lib/libgomp-a34b3233.so.1\n"
+                    "7f04-7f05 r-xp 0 08:01 3 /usr/lib/libpython3.11.so\n")
+    real = openmp.Path
+    monkeypatch.setattr(openmp, "Path", lambda p: maps if p == "/proc/self/maps" else real(p))
+    assert openmp._loaded_runtime_path() == f"{torch_dir}/lib/libgomp-a34b3233.so.1"
+    maps.write_text("7f04-7f05 r-xp 0 08:01 3 /usr/lib/libpython3.11.so\n")
+    assert openmp._loaded_runtime_path() is None

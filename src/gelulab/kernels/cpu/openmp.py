@@ -29,15 +29,15 @@ _searched = False
 
 
 def _loaded_runtime_path() -> str | None:
+    """The OpenMP runtime mapped into this process, torch's own first when there are several."""
     try:
         maps = Path("/proc/self/maps").read_text()
     except OSError:
         return None
-    for line in maps.splitlines():
-        found = _NAMES.search(line)
-        if found:
-            return found.group(1)
-    return None
+    paths = dict.fromkeys(found.group(1) for line in maps.splitlines() if (found := _NAMES.search(line)))
+    torch_lib = str(Path(sys.modules["torch"].__file__).parent) if "torch" in sys.modules else None
+    ranked = sorted(paths, key=lambda p: not (torch_lib and p.startswith(torch_lib)))
+    return ranked[0] if ranked else None
 
 
 def runtime() -> ctypes.CDLL | None:
