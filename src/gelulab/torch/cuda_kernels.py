@@ -99,9 +99,9 @@ def bias_act(x: Tensor, bias: Tensor, activation: str) -> Tensor:
 def register() -> None:
     """Register the CUDA implementation of every gelulab op (idempotent: a later call replaces it)."""
     for name, (fwd, bwd, out) in ops.ACTIVATION_OPS.items():
-        fwd.register_kernel(DEVICE, activation_forward(name))
-        bwd.register_kernel(DEVICE, activation_backward(name))
-        out.register_kernel(DEVICE, activation_out(name))
+        torch.library.register_kernel(fwd, DEVICE, activation_forward(name))
+        torch.library.register_kernel(bwd, DEVICE, activation_backward(name))
+        torch.library.register_kernel(out, DEVICE, activation_out(name))
     ops.gated.register_kernel(DEVICE, gated)
     ops.gated_backward.register_kernel(DEVICE, gated_backward)
     ops.bias_act.register_kernel(DEVICE, bias_act)
