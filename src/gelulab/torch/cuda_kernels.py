@@ -102,9 +102,9 @@ def register() -> None:
         torch.library.register_kernel(fwd, DEVICE, activation_forward(name))
         torch.library.register_kernel(bwd, DEVICE, activation_backward(name))
         torch.library.register_kernel(out, DEVICE, activation_out(name))
-    ops.gated.register_kernel(DEVICE, gated)
-    ops.gated_backward.register_kernel(DEVICE, gated_backward)
-    ops.bias_act.register_kernel(DEVICE, bias_act)
+    torch.library.register_kernel(ops.gated, DEVICE, gated)
+    torch.library.register_kernel(ops.gated_backward, DEVICE, gated_backward)
+    torch.library.register_kernel(ops.bias_act, DEVICE, bias_act)
 
 
 register()

@@ -42,10 +42,22 @@ def _run_into(kernel: Callable, like: Tensor, shape: tuple[int, ...], *arrays) -
     return out
 
 
-# --- elementwise activations -----------------------------------------------------------------
-
 _LIBRARY = torch.library.Library(NAMESPACE, "FRAGMENT")
 
+
+def _define(schema: str, kernel: Callable) -> Callable:
+    """Define ``gelulab::<schema>`` with ``kernel`` for every device without a kernel of its own.
+
+    torch.library.Library rather than torch.library.custom_op: the same operator (schema, kernel,
+    fake kernel and autograd formula registered beside it), ~4 us less dispatch per call.
+    """
+    name = schema.split("(", 1)[0]
+    _LIBRARY.define(schema)
+    _LIBRARY.impl(name, kernel, "CompositeExplicitAutograd")
+    return getattr(getattr(torch.ops, NAMESPACE), name).default
+
+
+# --- elementwise activations -----------------------------------------------------------------
 
 def _define_activation(name: str) -> tuple[Callable, Callable, Callable]:
     def forward(x: Tensor) -> Tensor:
@@ -74,17 +86,9 @@ def _define_activation(name: str) -> tuple[Callable, Callable, Callable]:
         else:
             out.copy_(forward(x))
 
-    # Defined with torch.library.Library rather than torch.library.custom_op: the same operator
-    # (schema, kernel, fake kernel, autograd formula), ~4 us less dispatch per call.
-    _LIBRARY.define(f"{name}(Tensor x) -> Tensor")
-    _LIBRARY.define(f"{name}_backward(Tensor grad, Tensor x, int order) -> Tensor")
-    _LIBRARY.define(f"{name}_out(Tensor x, Tensor(a!) out) -> ()")
-    for suffix, kernel in (("", forward), ("_backward", backward), ("_out", forward_out)):
-        _LIBRARY.impl(f"{name}{suffix}", kernel, "CompositeExplicitAutograd")
-    namespace = getattr(torch.ops, NAMESPACE)
-    fwd_op = getattr(namespace, name).default
-    bwd_op = getattr(namespace, f"{name}_backward").default
-    out_op = getattr(namespace, f"{name}_out").default
+    fwd_op = _define(f"{name}(Tensor x) -> Tensor", forward)
+    bwd_op = _define(f"{name}_backward(Tensor grad, Tensor x, int order) -> Tensor", backward)
+    out_op = _define(f"{name}_out(Tensor x, Tensor(a!) out) -> ()", forward_out)
 
     @torch.library.register_fake(fwd_op)
     def _(x: Tensor) -> Tensor:
@@ -152,22 +156,23 @@ def _half_shape(x: Tensor) -> tuple[int, ...]:
     return (*x.shape[:-1], x.shape[-1] // 2)
 
 
-@torch.library.custom_op(f"{NAMESPACE}::gated", mutates_args=())
-def gated(x: Tensor, activation: str) -> Tensor:
+def _gated(x: Tensor, activation: str) -> Tensor:
     """f(a) * b with x = [a | b] halves of the last dim, rounded once."""
     name = _check_gated(x, activation)
     return _run_into(lambda a, out: cpu.gated_forward(name, a, out), x, _half_shape(x), as_numpy(x))
 
 
-@gated.register_fake
+gated = _define("gated(Tensor x, str activation) -> Tensor", _gated)
+
+
+@torch.library.register_fake(gated)
 def _(x: Tensor, activation: str) -> Tensor:
     if x.dim() == 0 or x.shape[-1] % 2:
         raise ValueError(f"gelulab: gated {activation}: the last dimension must be even")
     return x.new_empty(_half_shape(x))
 
 
-@torch.library.custom_op(f"{NAMESPACE}::gated_backward", mutates_args=())
-def gated_backward(grad: Tensor, x: Tensor, activation: str) -> Tensor:
+def _gated_backward(grad: Tensor, x: Tensor, activation: str) -> Tensor:
     """[grad * b * f'(a) | grad * f(a)], each rounded once."""
     name = _check_gated(x, activation)
     g = grad.to(x.dtype) if grad.dtype != x.dtype else grad
@@ -175,7 +180,10 @@ def gated_backward(grad: Tensor, x: Tensor, activation: str) -> Tensor:
                      as_numpy(g.expand(_half_shape(x))), as_numpy(x))
 
 
-@gated_backward.register_fake
+gated_backward = _define("gated_backward(Tensor grad, Tensor x, str activation) -> Tensor", _gated_backward)
+
+
+@torch.library.register_fake(gated_backward)
 def _(grad: Tensor, x: Tensor, activation: str) -> Tensor:
     return empty_like_contiguous(x)
 
@@ -214,8 +222,8 @@ def _gated_backward_grad(ctx, gg: Tensor):
     return d_grad, d_x, None
 
 
-gated.register_autograd(_gated_grad, setup_context=_gated_setup)
-gated_backward.register_autograd(_gated_backward_grad, setup_context=_gated_backward_setup)
+torch.library.register_autograd(gated, _gated_grad, setup_context=_gated_setup)
+torch.library.register_autograd(gated_backward, _gated_backward_grad, setup_context=_gated_backward_setup)
 
 
 # --- bias + activation -----------------------------------------------------------------------
@@ -227,14 +235,16 @@ def _check_bias(x: Tensor, bias: Tensor) -> None:
                          f"{tuple(x.shape)} {x.dtype}, bias {tuple(bias.shape)} {bias.dtype}")
 
 
-@torch.library.custom_op(f"{NAMESPACE}::bias_act", mutates_args=())
-def bias_act(x: Tensor, bias: Tensor, activation: str) -> Tensor:
+def _bias_act(x: Tensor, bias: Tensor, activation: str) -> Tensor:
     """f(x + bias), the sum rounded in x's dtype (as ``x + bias`` would be), then f rounded once."""
     _check_bias(x, bias)
     return ACTIVATION_OPS[get(activation).name][0](x + bias)
 
 
-@bias_act.register_fake
+bias_act = _define("bias_act(Tensor x, Tensor bias, str activation) -> Tensor", _bias_act)
+
+
+@torch.library.register_fake(bias_act)
 def _(x: Tensor, bias: Tensor, activation: str) -> Tensor:
     return empty_like_contiguous(x)
 
@@ -253,7 +263,7 @@ def _bias_grad(ctx, grad: Tensor):
     return g, d_bias.to(bias.dtype), None
 
 
-bias_act.register_autograd(_bias_grad, setup_context=_bias_setup)
+torch.library.register_autograd(bias_act, _bias_grad, setup_context=_bias_setup)
 
 
 def all_ops() -> dict[str, Callable]:
