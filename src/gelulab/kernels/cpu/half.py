@@ -1,4 +1,5 @@
-r"""numba kernels for float16 and bfloat16: GELU, GELU-tanh and SiLU, forward and ``grad * f'``.
+r"""numba kernels for float16 and bfloat16: GELU, GELU-tanh and SiLU; forward, ``grad * f'`` and the
+gated forms f(a) * b with their gradients.
 
 The same float64 evaluation as the float32 kernels (:mod:`.fast`), rounded once into the 16-bit
 format. numba has no 16-bit float type on the CPU, so the arrays are read and written as their
