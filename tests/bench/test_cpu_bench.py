@@ -61,11 +61,12 @@ def test_json_round_trip_table_and_plot(tiny_result, tmp_path):
     assert cpu.load(tmp_path / "missing.json") is None
 
 
-def test_median_times_prefers_the_faster_function():
+def test_sample_times_prefers_the_faster_function():
     import time
 
-    times = cpu.median_times({"slow": lambda: time.sleep(2e-3), "fast": lambda: None}, repeats=3)
-    assert times["slow"] > 1e-3 > times["fast"]
+    samples = cpu.sample_times({"slow": lambda: time.sleep(2e-3), "fast": lambda: None}, repeats=3)
+    assert all(len(v) == 3 for v in samples.values())
+    assert statistics.median(samples["slow"]) > 1e-3 > statistics.median(samples["fast"])
 
 
 def test_cli_bench_rejects_bad_input_with_one_line(capsys):

@@ -113,11 +113,6 @@ def sample_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, l
     return samples
 
 
-def median_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median seconds per call of each function, sampled round-robin so drift hits all alike."""
-    return {k: statistics.median(v) for k, v in sample_times(fns, repeats).items()}
-
-
 def paired_ratio(samples: list[float], baseline: list[float]) -> float:
     """Median over rounds of the time / the baseline's time in the same round.
 

@@ -38,7 +38,7 @@ def _load(value) -> str:
 
 
 def _exactness(n: int) -> list[str]:
-    from ..functions import get
+    from ..functions import get, supported_dtypes
     from ..kernels import cpu
     from ..kernels.cpu import fast
 
@@ -46,9 +46,8 @@ def _exactness(n: int) -> list[str]:
     x = np.concatenate([(rng.standard_normal(n) * 4).astype(np.float32),
                         rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32).view(np.float32)])
     inputs = {"float32": x}
-    bf16 = _bfloat16()
-    for dtype in (np.dtype(np.float16), bf16):
-        if dtype is not None:
+    for dtype in supported_dtypes():
+        if dtype.itemsize == 2:
             inputs[dtype.name] = np.arange(1 << 16, dtype=np.uint16).view(dtype)  # every 16-bit input
     rows = ["| activation | dtype | f: mismatches | f': mismatches | inputs |", "|---|---|---|---|---|"]
     with np.errstate(all="ignore"):
@@ -63,14 +62,6 @@ def _exactness(n: int) -> list[str]:
                     counts.append(int((~same).sum()))
                 rows.append(f"| {name} | {dtype_name} | {counts[0]} | {counts[1]} | {xs.size} |")
     return rows
-
-
-def _bfloat16() -> np.dtype | None:
-    try:
-        import ml_dtypes
-    except ImportError:
-        return None
-    return np.dtype(ml_dtypes.bfloat16)
 
 
 def _stored_16_bit(stored: Path) -> list[str]:

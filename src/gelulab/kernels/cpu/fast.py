@@ -718,18 +718,29 @@ def _flagged(counts: np.ndarray, per: int, n: int) -> np.ndarray:
     return idx[idx < n]
 
 
+def run_elementwise(span, block, worker: str, code: int, kind: int, arrays: tuple,
+                    fmt: int | None = None) -> np.ndarray | None:
+    """Run an elementwise driver over flat arrays (output last); the indices of the chunks holding
+    undecided inputs, or None when there are none.
+
+    Below _PARALLEL_MIN elements ``span`` runs once on this thread (and a hard input flags the
+    whole call); otherwise ``block`` runs over chunks on the threads, the OpenMP ``worker`` reading
+    ``code`` as its kind.
+    """
+    n = arrays[0].size
+    if n < _PARALLEL_MIN:
+        return np.arange(n) if _run(span, kind, *arrays, fmt=fmt) else None
+    counts = _run_chunks(lambda cs, c0, c1: _run(block, kind, *arrays, cs, c0, c1, fmt=fmt),
+                         _n_chunks(n, CHUNK), n, (worker, code, arrays, (n,)))
+    return _flagged(counts, CHUNK, n) if np.count_nonzero(counts) else None
+
+
 def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """f(x) for float32 x, correctly rounded (hard inputs recomputed on the exact path)."""
     kind = KINDS[name]
     result = _output(x.shape, out)
     xf, yf = _flat(x), result.reshape(-1)
-    if xf.size < _PARALLEL_MIN:  # one span on this thread: no chunk bookkeeping
-        hard = _run(_forward_span, kind, xf, yf)
-        idx = np.arange(xf.size) if hard else None
-    else:
-        counts = _run_chunks(lambda cs, c0, c1: _run(_forward_block, kind, xf, yf, cs, c0, c1),
-                             _n_chunks(xf.size, CHUNK), xf.size, ("forward", kind, (xf, yf), (xf.size,)))
-        idx = _flagged(counts, CHUNK, xf.size) if np.count_nonzero(counts) else None
+    idx = run_elementwise(_forward_span, _forward_block, "forward", kind, kind, (xf, yf))
     if idx is not None:
         y, bound = float64_values(name, xf[idx], 0)
         idx = idx[_hard(y, bound)]
@@ -742,13 +753,7 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     kind = KINDS[name]
     result = _output(x.shape, out)
     xf, gf, yf = _flat(x), _flat(_full(grad, x.shape)), result.reshape(-1)
-    if xf.size < _PARALLEL_MIN:  # one span on this thread: no chunk bookkeeping
-        hard = _run(_backward_span, kind, gf, xf, yf)
-        idx = np.arange(xf.size) if hard else None
-    else:
-        counts = _run_chunks(lambda cs, c0, c1: _run(_backward_block, kind, gf, xf, yf, cs, c0, c1),
-                             _n_chunks(xf.size, CHUNK), xf.size, ("backward", kind, (gf, xf, yf), (xf.size,)))
-        idx = _flagged(counts, CHUNK, xf.size) if np.count_nonzero(counts) else None
+    idx = run_elementwise(_backward_span, _backward_block, "backward", kind, kind, (gf, xf, yf))
     if idx is not None:
         d, bound = float64_values(name, xf[idx], 1)
         g = gf[idx].astype(np.float64)

@@ -25,7 +25,7 @@ import numpy as np
 from numba import carray, literally, njit, types
 
 from . import fast, reference_path
-from .fast import _OPTS, _fetch_add, _pointer, _select, _slope, _value
+from .fast import _OPTS, _next_block, _pointer, _select, _slope, _value
 
 #: format codes, compile-time literals of the drivers
 F16, BF16 = 1, 2
@@ -265,10 +265,10 @@ def _forward_worker(data):
     counts = carray(_pointer(a[4], types.int64), a[1])
     x = carray(_pointer(a[5], types.uint16), a[7])
     out = carray(_pointer(a[6], types.uint16), a[7])
-    c0 = _fetch_add(_pointer(data, types.int64), a[2])
+    c0, c1 = _next_block(data, a)
     while c0 < a[1]:
-        _forward_dispatch(a[3], x, out, counts, c0, min(a[1], c0 + a[2]))
-        c0 = _fetch_add(_pointer(data, types.int64), a[2])
+        _forward_dispatch(a[3], x, out, counts, c0, c1)
+        c0, c1 = _next_block(data, a)
 
 
 def _backward_worker(data):
@@ -277,10 +277,10 @@ def _backward_worker(data):
     g = carray(_pointer(a[5], types.uint16), a[8])
     x = carray(_pointer(a[6], types.uint16), a[8])
     out = carray(_pointer(a[7], types.uint16), a[8])
-    c0 = _fetch_add(_pointer(data, types.int64), a[2])
+    c0, c1 = _next_block(data, a)
     while c0 < a[1]:
-        _backward_dispatch(a[3], g, x, out, counts, c0, min(a[1], c0 + a[2]))
-        c0 = _fetch_add(_pointer(data, types.int64), a[2])
+        _backward_dispatch(a[3], g, x, out, counts, c0, c1)
+        c0, c1 = _next_block(data, a)
 
 
 def _gated_forward_worker(data):
@@ -289,10 +289,10 @@ def _gated_forward_worker(data):
     rows, half, per = a[7], a[8], a[9]
     x = carray(_pointer(a[5], types.uint16), (rows, 2 * half))
     out = carray(_pointer(a[6], types.uint16), (rows, half))
-    c0 = _fetch_add(_pointer(data, types.int64), a[2])
+    c0, c1 = _next_block(data, a)
     while c0 < a[1]:
-        _gated_forward_dispatch(a[3], x, out, counts, per, c0, min(a[1], c0 + a[2]))
-        c0 = _fetch_add(_pointer(data, types.int64), a[2])
+        _gated_forward_dispatch(a[3], x, out, counts, per, c0, c1)
+        c0, c1 = _next_block(data, a)
 
 
 def _gated_backward_worker(data):
@@ -302,10 +302,10 @@ def _gated_backward_worker(data):
     g = carray(_pointer(a[5], types.uint16), (rows, half))
     x = carray(_pointer(a[6], types.uint16), (rows, 2 * half))
     out = carray(_pointer(a[7], types.uint16), (rows, 2 * half))
-    c0 = _fetch_add(_pointer(data, types.int64), a[2])
+    c0, c1 = _next_block(data, a)
     while c0 < a[1]:
-        _gated_backward_dispatch(a[3], g, x, out, counts, per, c0, min(a[1], c0 + a[2]))
-        c0 = _fetch_add(_pointer(data, types.int64), a[2])
+        _gated_backward_dispatch(a[3], g, x, out, counts, per, c0, c1)
+        c0, c1 = _next_block(data, a)
 
 
 fast.register_worker("half_forward", _forward_worker)
@@ -325,13 +325,7 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     kind, fmt = fast.KINDS[name], format_code(x.dtype)
     result = fast._output(x.shape, out, x.dtype)
     xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
-    if xb.size < fast._PARALLEL_MIN:  # one span on this thread: no chunk bookkeeping
-        idx = np.arange(xb.size) if fast._run(_forward_span, kind, xb, yb, fmt=fmt) else None
-    else:
-        counts = fast._run_chunks(lambda cs, c0, c1: fast._run(_forward_block, kind, xb, yb, cs, c0, c1, fmt=fmt),
-                                  fast._n_chunks(xb.size, fast.CHUNK), xb.size,
-                                  ("half_forward", kind + 3 * fmt, (xb, yb), (xb.size,)))
-        idx = fast._flagged(counts, fast.CHUNK, xb.size) if np.count_nonzero(counts) else None
+    idx = fast.run_elementwise(_forward_span, _forward_block, "half_forward", kind + 3 * fmt, kind, (xb, yb), fmt)
     if idx is not None:
         xs = xb[idx].view(x.dtype)
         yb[idx] = reference_path.forward(name, xs).view(np.uint16)
@@ -344,13 +338,8 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     result = fast._output(x.shape, out, x.dtype)
     xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
     gb = _bits_view(fast._full(grad, x.shape, x.dtype))
-    if xb.size < fast._PARALLEL_MIN:  # one span on this thread: no chunk bookkeeping
-        idx = np.arange(xb.size) if fast._run(_backward_span, kind, gb, xb, yb, fmt=fmt) else None
-    else:
-        counts = fast._run_chunks(
-            lambda cs, c0, c1: fast._run(_backward_block, kind, gb, xb, yb, cs, c0, c1, fmt=fmt),
-            fast._n_chunks(xb.size, fast.CHUNK), xb.size, ("half_backward", kind + 3 * fmt, (gb, xb, yb), (xb.size,)))
-        idx = fast._flagged(counts, fast.CHUNK, xb.size) if np.count_nonzero(counts) else None
+    idx = fast.run_elementwise(_backward_span, _backward_block, "half_backward", kind + 3 * fmt, kind,
+                               (gb, xb, yb), fmt)
     if idx is not None:
         yb[idx] = reference_path.derivative_times(name, gb[idx].view(x.dtype), xb[idx].view(x.dtype), 1) \
             .view(np.uint16)
