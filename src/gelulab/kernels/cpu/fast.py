@@ -2,9 +2,13 @@ r"""numba kernels: GELU, GELU-tanh and SiLU in float32, forward and ``grad * f'`
 
 Method (CORE-MATH's, in miniature):
 
-1. each float32 input is widened to float64 and the function is evaluated there with the
-   branch-free polynomials of :mod:`gelulab.functions.fast_erfc` (Gaussian tail, exponential),
-   so the loop vectorises (no libm call, no table gathers) and runs on every core (threads);
+1. each float32 input is widened to float64 and the function is evaluated there with
+   branch-free polynomials, so the loop vectorises (no libm call, no table gathers) and runs on
+   every core (threads). Blocks of :data:`BLOCK` elements that all lie in [-3.5, 3.5] (nearly
+   every block of typical activations) take the core form of :mod:`gelulab.functions.fast_core`,
+   one polynomial in x^2 (GELU, SiLU); other blocks, and a core block with an undecided rounding,
+   take the erfc form of :mod:`gelulab.functions.fast_erfc` (Gaussian tail, exponential), valid
+   everywhere;
 2. the float64 value is rounded once to float32;
 3. a cheap rounding test asks whether the float64 value lies within the kernel's error bound of
    a float32 rounding boundary (a midpoint between two floats). Only then could the rounding be
@@ -34,12 +38,15 @@ import numpy as np
 from numba import carray, cfunc, literally, njit, types
 from numba.extending import intrinsic
 
+from ...functions import fast_core as fcore
 from ...functions import fast_erfc as fe
 from ...functions.constants import TANH_3B, TANH_A, TANH_B
 from . import openmp, reference_path
 
 #: Names with compiled float32 kernels.
 FAST_NAMES = ("gelu", "gelu_tanh", "silu")
+#: Names whose kernels take the core form (:mod:`gelulab.functions.fast_core`) for blocks near zero.
+CORE_NAMES = ("gelu", "silu")
 #: Elements per parallel work item; a hard input makes only its chunk be searched again.
 CHUNK = 1 << 10
 
@@ -104,6 +111,27 @@ def _exp_poly(r):
     p = p * r + _E[8]
     p = p * r + _E[9]
     return p * r + _E[10]
+
+
+def _polynomial(coefficients: tuple[float, ...]):
+    """p(w) by Horner's rule with the coefficients (highest first) written into the code as constants,
+    inlined into the kernels (see the note above _tail_poly)."""
+    lines = ["def polynomial(w):", f"    p = {coefficients[0]!r} * w + {coefficients[1]!r}"]
+    lines += [f"    p = p * w + {c!r}" for c in coefficients[2:]]
+    namespace: dict = {}
+    exec("\n".join([*lines, "    return p"]), namespace)
+    return njit(inline="always", **{k: v for k, v in _OPTS.items() if k != "cache"})(namespace["polynomial"])
+
+
+_GELU_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("gelu", 0)])
+_GELU_PRIME_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("gelu", 1)])
+_SILU_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("silu", 0)])
+_SILU_PRIME_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("silu", 1)])
+_X_CORE = fcore.X_CORE
+_CORE_SCALE = fcore.CORE_SCALE
+_CB = fcore.CORE_BOUNDS
+_GELU_CORE_BOUND, _GELU_PRIME_CORE_BOUND = _CB[("gelu", 0)], _CB[("gelu", 1)]
+_SILU_CORE_BOUND, _SILU_PRIME_CORE_BOUND = _CB[("silu", 0)], _CB[("silu", 1)]
 
 
 @njit(inline="always", **_OPTS)
@@ -241,6 +269,33 @@ def _gelu_tanh_prime(x):
     return _beyond(x, _TANH_CLAMP, s + t, (_S_BOUND + _S_BOUND_Z * abs(z)) * (s + abs(t)))
 
 
+# --- the core form (|x| <= X_CORE): f = x (1/2 + x P(x^2)), f' = 1/2 + x D(x^2), see fast_core --------
+# GELU and SiLU (kinds 0 and 2) have one; GELU-tanh takes the erfc-free sigmoid form everywhere.
+
+@njit(inline="always", **_OPTS)
+def _core_value(kind, x):
+    w = (x * x) * _CORE_SCALE - 1.0
+    if kind == 0:
+        xp = x * _GELU_CORE(w)
+        bound = _GELU_CORE_BOUND
+    else:
+        xp = x * _SILU_CORE(w)
+        bound = _SILU_CORE_BOUND
+    return x * (0.5 + xp), bound * abs(x) * (0.5 + abs(xp))
+
+
+@njit(inline="always", **_OPTS)
+def _core_slope(kind, x):
+    w = (x * x) * _CORE_SCALE - 1.0
+    if kind == 0:
+        xp = x * _GELU_PRIME_CORE(w)
+        bound = _GELU_PRIME_CORE_BOUND
+    else:
+        xp = x * _SILU_PRIME_CORE(w)
+        bound = _SILU_PRIME_CORE_BOUND
+    return 0.5 + xp, bound * (0.5 + abs(xp))
+
+
 #: Kernel numbers: the drivers take one as a compile-time literal, so each driver is compiled once
 #: per function with the element function inlined (a function passed as an argument is called,
 #: not inlined, and the call stops vectorisation).
@@ -270,15 +325,62 @@ def _slope(kind, x):
 # contiguous range per task. (numba's prange would do the same, but compiling parallel loops for
 # every function costs several seconds each, which every fresh test run and CI job would pay.)
 
-@njit(**_OPTS)
-def _forward_span(kind, x, out):
-    literally(kind)
+#: Elements per block that takes the core form or the erfc form as a whole (a vector loop needs the
+#: same code for all its elements).
+BLOCK = 64
+
+
+@njit(inline="always", **_OPTS)
+def _part(a, start, n):
+    """a[start:start + n] of a contiguous 1-d array, as a view without a reference count (a slice
+    would update the parent's count twice per block: atomic operations on a line both threads share)."""
+    return carray(_pointer(a.ctypes.data + start * a.itemsize, a.dtype), n)
+
+
+@njit(inline="always", **_OPTS)
+def _in_core(x):
+    """Whether every element of x lies in [-X_CORE, X_CORE] (NaN counts as inside: it propagates)."""
+    far = 0
+    for i in range(x.size):
+        far += abs(x[i]) > _X_CORE
+    return far == 0
+
+
+@njit(inline="always", **_OPTS)
+def _forward_core(kind, x, out):
+    """The core form over x: values into out; the count of undecided roundings."""
     hard = 0
     for i in range(x.size):
-        xi = np.float64(x[i])
-        y, bound = _value(kind, xi)
+        y, bound = _core_value(kind, np.float64(x[i]))
         out[i] = np.float32(y)
         hard += _is_hard(y, bound)
+    return hard
+
+
+@njit(inline="always", **_OPTS)
+def _forward_full(kind, x, out):
+    """The erfc form over x: values into out; the count of undecided roundings."""
+    hard = 0
+    for i in range(x.size):
+        y, bound = _value(kind, np.float64(x[i]))
+        out[i] = np.float32(y)
+        hard += _is_hard(y, bound)
+    return hard
+
+
+@njit(**_OPTS)
+def _forward_span(kind, x, out):
+    """x in blocks: the core form where a block lies in the core and decides every rounding, else the
+    erfc form; the count of roundings the erfc form leaves undecided."""
+    literally(kind)
+    if kind == 1:
+        return _forward_full(kind, x, out)
+    hard = 0
+    for s in range(0, x.size, BLOCK):
+        n = min(BLOCK, x.size - s)
+        xs, ys = _part(x, s, n), _part(out, s, n)
+        if kind == 1 or not _in_core(xs) or _forward_core(kind, xs, ys):
+            hard += _forward_full(kind, xs, ys)
     return hard
 
 
@@ -292,17 +394,42 @@ def _forward_block(kind, x, out, counts, c0, c1):
         counts[c] = _forward_span(kind, x[a:b], out[a:b])
 
 
-@njit(**_OPTS)
-def _backward_span(kind, g, x, out):
-    literally(kind)
+@njit(inline="always", **_OPTS)
+def _backward_core(kind, g, x, out):
     hard = 0
     for i in range(x.size):
-        xi = np.float64(x[i])
         gi = np.float64(g[i])
-        d, bound = _slope(kind, xi)
+        d, bound = _core_slope(kind, np.float64(x[i]))
         y = gi * d
         out[i] = np.float32(y)
         hard += _is_hard(y, abs(gi) * bound)
+    return hard
+
+
+@njit(inline="always", **_OPTS)
+def _backward_full(kind, g, x, out):
+    hard = 0
+    for i in range(x.size):
+        gi = np.float64(g[i])
+        d, bound = _slope(kind, np.float64(x[i]))
+        y = gi * d
+        out[i] = np.float32(y)
+        hard += _is_hard(y, abs(gi) * bound)
+    return hard
+
+
+@njit(**_OPTS)
+def _backward_span(kind, g, x, out):
+    """grad * f'(x) in blocks, like _forward_span."""
+    literally(kind)
+    if kind == 1:
+        return _backward_full(kind, g, x, out)
+    hard = 0
+    for s in range(0, x.size, BLOCK):
+        n = min(BLOCK, x.size - s)
+        gs, xs, ys = _part(g, s, n), _part(x, s, n), _part(out, s, n)
+        if kind == 1 or not _in_core(xs) or _backward_core(kind, gs, xs, ys):
+            hard += _backward_full(kind, gs, xs, ys)
     return hard
 
 
@@ -378,27 +505,32 @@ def _gated_backward_rows(kind, g, x, out, counts, rows_per_chunk, c0, c1):
 
 
 @njit(**_OPTS)
-def _float64_values(kind, x, order, out, bounds):
+def _float64_values(kind, x, order, core, out, bounds):
     literally(kind)
     for i in range(x.size):
-        if order == 0:
-            y, b = _value(kind, np.float64(x[i]))
+        xi = np.float64(x[i])
+        if core and kind != 1:
+            y, b = _core_value(kind, xi) if order == 0 else _core_slope(kind, xi)
         else:
-            y, b = _slope(kind, np.float64(x[i]))
+            y, b = _value(kind, xi) if order == 0 else _slope(kind, xi)
         out[i] = y
         bounds[i] = b
 
 
-def float64_values(name: str, x: np.ndarray, order: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The kernels' float64 value of f (order 0) or f' (order 1) before rounding, and its error bound.
+def float64_values(name: str, x: np.ndarray, order: int = 0, core: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The kernels' float64 value of f (order 0) or f' (order 1) before rounding, and its error bound:
+    the erfc form's, or with ``core`` the core form's (GELU and SiLU, meaningful for |x| <= X_CORE).
 
-    Used to find the hard inputs of a flagged chunk again, and by the tests (the bound must hold
-    against the mpmath oracle for the rounding test to be sound).
+    Used to find the hard inputs of a flagged chunk again (the erfc form decides every count the
+    kernels return), and by the tests (each bound must hold against the mpmath oracle for the
+    rounding test to be sound).
     """
+    if core and name not in CORE_NAMES:
+        raise ValueError(f"no core form for {name!r}; there is one for {', '.join(CORE_NAMES)}")
     xf = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
     out = np.empty(xf.size)
     bounds = np.empty(xf.size)
-    _run(_float64_values, KINDS[name], xf, order, out, bounds)
+    _run(_float64_values, KINDS[name], xf, order, bool(core), out, bounds)
     return out.reshape(np.shape(x)), bounds.reshape(np.shape(x))
 
 
@@ -454,9 +586,13 @@ def supports(name: str, dtype: np.dtype) -> bool:
 
 @intrinsic
 def _pointer(typingctx, address, target):
-    """An int64 address (or a void*) as a typed pointer; target is the element type's class."""
-    dtype = target.instance_type if isinstance(target, types.NumberClass) else None
-    if dtype is None:
+    """An int64 address (or a void*) as a typed pointer; target is the element type's class or an
+    array's dtype."""
+    if isinstance(target, types.NumberClass):
+        dtype = target.instance_type
+    elif isinstance(target, types.DType):
+        dtype = target.dtype
+    else:
         return None
 
     def codegen(context, builder, signature, args):

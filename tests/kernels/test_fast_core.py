@@ -1,0 +1,116 @@
+"""The core form (|x| <= 3.5): stored polynomials, error bounds against mpmath, and the kernels that
+take it agree bit for bit with the correctly rounded reference."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+from gelulab import reference
+from gelulab.functions import fast_core as fc
+from gelulab.functions import get
+from gelulab.kernels.cpu import fast, reference_path
+
+KEYS = list(fc.CORE_DEGREES)
+
+
+def _bits_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = np.asarray(a), np.asarray(b)
+    return (a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b))
+
+
+def _core_inputs(n: int = 1200, seed: int = 5) -> np.ndarray:
+    """float32 points over the core, its ends, zero's neighbourhood and the derivatives' roots."""
+    rng = np.random.default_rng(seed)
+    edge = np.float32(fc.X_CORE)
+    return np.concatenate([
+        np.linspace(-fc.X_CORE, fc.X_CORE, n), rng.uniform(-fc.X_CORE, fc.X_CORE, n),
+        [edge, -edge, np.nextafter(edge, np.float32(0)), -np.nextafter(edge, np.float32(0)), 0.0, 1e-30, -1e-30],
+        rng.uniform(-0.7519, -0.7517, 40), rng.uniform(-1.2786, -1.2784, 40),
+    ]).astype(np.float32)
+
+
+def test_stored_coefficients_are_what_the_fits_produce():
+    for key in KEYS:
+        assert fc.fit_core_polynomial(*key) == fc.CORE_COEFFICIENTS[key], key
+        assert len(fc.CORE_COEFFICIENTS[key]) == fc.CORE_DEGREES[key] + 1
+
+
+def test_core_scale_maps_the_core_onto_the_chebyshev_interval():
+    """w = x^2 s - 1 runs over [-1, 1] up to the rounding of s (the fit uses s's exact value)."""
+    assert 0.0 * fc.CORE_SCALE - 1.0 == -1.0
+    assert abs(fc.X_CORE**2 * fc.CORE_SCALE - 1.0 - 1.0) <= 2.0**-51
+
+
+@pytest.mark.parametrize("key", KEYS, ids=lambda k: f"{k[0]}-order{k[1]}")
+def test_kernel_core_bound_holds_against_the_oracle(key):
+    """The kernels' own float64 core values (fused multiply-adds and all) stay within the bound."""
+    name, order = key
+    x = _core_inputs()
+    y, bound = fast.float64_values(name, x, order, core=True)
+    worst = 0.0
+    with mpmath.workdps(40):
+        for xv, yv, bv in zip(x, y, bound, strict=True):
+            err = abs(mpmath.mpf(float(yv)) - reference.evaluate(name, float(xv), order, dps=40))
+            if bv == 0:
+                assert err == 0, xv
+            else:
+                worst = max(worst, float(err / bv))
+    assert worst <= 1.0
+    # the bound is not loose by orders of magnitude either: it sits within 64x of the largest error
+    assert worst > 1 / 64, worst
+
+
+@pytest.mark.parametrize("key", KEYS, ids=lambda k: f"{k[0]}-order{k[1]}")
+def test_numpy_mirror_matches_the_kernels_within_the_bound(key):
+    x = _core_inputs(400, seed=9)
+    y, bound = fast.float64_values(key[0], x, key[1], core=True)
+    ym, bm = fc.core_values(*key, x)
+    assert np.all(np.abs(y - ym) <= bound) and np.allclose(bound, bm, rtol=1e-12)
+
+
+def test_float64_values_refuses_a_core_form_that_does_not_exist():
+    with pytest.raises(ValueError, match="no core form for 'gelu_tanh'"):
+        fast.float64_values("gelu_tanh", np.zeros(3, np.float32), 0, core=True)
+
+
+def _core_blocks(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Standard normal data clipped into the core, so every block takes the core form."""
+    return np.clip(rng.standard_normal(n), -fc.X_CORE, fc.X_CORE).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", fast.CORE_NAMES)
+@pytest.mark.parametrize("n", [1, fast.BLOCK - 1, fast.BLOCK, fast.BLOCK + 1, 5000])
+def test_core_blocks_equal_the_reference_bit_for_bit(name, n):
+    rng = np.random.default_rng(n)
+    x = _core_blocks(rng, n)
+    assert _bits_equal(fast.forward(name, x), get(name).evaluate(x, 0)).all()
+    g = rng.standard_normal(n).astype(np.float32)
+    assert _bits_equal(fast.derivative_times(name, g, x), reference_path.derivative_times(name, g, x)).all()
+
+
+@pytest.mark.parametrize("name", fast.CORE_NAMES)
+def test_core_blocks_with_special_and_undecided_inputs(name):
+    """Zeros of both signs, NaN, odd subnormals (x/2 a float32 midpoint: undecided in the core form
+    too) and points at a derivative's root, each inside a block that otherwise lies in the core."""
+    rng = np.random.default_rng(3)
+    x = _core_blocks(rng, 64 * fast.BLOCK)
+    specials = np.array([0.0, -0.0, np.nan, 3 * 2.0**-149, -5 * 2.0**-149, 2.0**-126, fc.X_CORE, -fc.X_CORE,
+                         -0.7517916, -1.2784645], dtype=np.float32)
+    x[:: 4 * fast.BLOCK][: specials.size] = specials  # one special per block of four
+    y = fast.forward(name, x)
+    assert _bits_equal(y, get(name).evaluate(x, 0)).all()
+    assert np.signbit(y[fast.BLOCK * 4]) == np.signbit(x[fast.BLOCK * 4])  # -0.0 stays -0.0
+    ones = fast.derivative_times(name, np.ones_like(x), x)
+    assert _bits_equal(ones, get(name).evaluate(x, 1)).all()
+
+
+@pytest.mark.parametrize("name", fast.CORE_NAMES)
+def test_a_block_just_outside_the_core_takes_the_erfc_form_and_stays_exact(name):
+    x = _core_blocks(np.random.default_rng(4), 4 * fast.BLOCK)
+    x[fast.BLOCK + 7] = np.nextafter(np.float32(fc.X_CORE), np.float32(4))
+    x[2 * fast.BLOCK] = -np.inf
+    assert _bits_equal(fast.forward(name, x), get(name).evaluate(x, 0)).all()
+    ones = fast.derivative_times(name, np.ones_like(x), x)
+    assert _bits_equal(ones, get(name).evaluate(x, 1)).all()
