@@ -281,7 +281,7 @@ def _core_value(kind, x):
     else:
         xp = x * _SILU_CORE(w)
         bound = _SILU_CORE_BOUND
-    return x * (0.5 + xp), bound * abs(x) * (0.5 + abs(xp))
+    return x * (0.5 + xp), bound * abs(x)
 
 
 @njit(inline="always", **_OPTS)
@@ -293,7 +293,7 @@ def _core_slope(kind, x):
     else:
         xp = x * _SILU_PRIME_CORE(w)
         bound = _SILU_PRIME_CORE_BOUND
-    return 0.5 + xp, bound * (0.5 + abs(xp))
+    return 0.5 + xp, bound
 
 
 #: Kernel numbers: the drivers take one as a compile-time literal, so each driver is compiled once
@@ -347,13 +347,20 @@ def _in_core(x):
 
 
 @njit(inline="always", **_OPTS)
+def _undecided(y, bound):
+    """_is_hard, except that a NaN y counts as undecided too (one comparison less per element: a
+    core block holding a NaN is left to the erfc form)."""
+    return np.float32(y - bound) != np.float32(y + bound)
+
+
+@njit(inline="always", **_OPTS)
 def _forward_core(kind, x, out):
-    """The core form over x: values into out; the count of undecided roundings."""
+    """The core form over x: values into out; the count of undecided roundings (or NaN)."""
     hard = 0
     for i in range(x.size):
         y, bound = _core_value(kind, np.float64(x[i]))
         out[i] = np.float32(y)
-        hard += _is_hard(y, bound)
+        hard += _undecided(y, bound)
     return hard
 
 
@@ -402,7 +409,7 @@ def _backward_core(kind, g, x, out):
         d, bound = _core_slope(kind, np.float64(x[i]))
         y = gi * d
         out[i] = np.float32(y)
-        hard += _is_hard(y, abs(gi) * bound)
+        hard += _undecided(y, abs(gi) * bound)
     return hard
 
 
