@@ -114,3 +114,19 @@ def test_a_block_just_outside_the_core_takes_the_erfc_form_and_stays_exact(name)
     assert _bits_equal(fast.forward(name, x), get(name).evaluate(x, 0)).all()
     ones = fast.derivative_times(name, np.ones_like(x), x)
     assert _bits_equal(ones, get(name).evaluate(x, 1)).all()
+
+
+@pytest.mark.parametrize("name", fast.FAST_NAMES)
+def test_gated_rows_in_the_core_equal_the_exact_path(name):
+    """Rows of 3 blocks and a bit, so each row has core blocks, a short block, and (with one input
+    moved out of the core) an erfc block; a zero, a NaN and an odd subnormal inside core blocks."""
+    rng = np.random.default_rng(8)
+    half = 3 * fast.BLOCK + 5
+    x = _core_blocks(rng, 40 * 2 * half).reshape(40, 2 * half)
+    x[1, 3], x[2, 70], x[3, 10], x[4, 2 * fast.BLOCK + 1] = 0.0, np.nan, 3 * 2.0**-149, 5.0
+    a, b = x[:, :half].reshape(-1), x[:, half:].reshape(-1)
+    assert _bits_equal(fast.gated_forward(name, x).reshape(-1), reference_path.gated_forward(name, a, b)).all()
+    g = rng.standard_normal((40, half)).astype(np.float32)
+    got = fast.gated_backward(name, g, x)
+    ga, gb = reference_path.gated_backward(name, g.reshape(-1), a, b)
+    assert _bits_equal(got[:, :half].reshape(-1), ga).all() and _bits_equal(got[:, half:].reshape(-1), gb).all()

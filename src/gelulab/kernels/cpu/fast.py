@@ -450,19 +450,36 @@ def _backward_block(kind, g, x, out, counts, c0, c1):
 
 
 @njit(inline="always", **_OPTS)
-def _gated_element(kind, a, b):
-    fa, bound = _value(kind, a)
-    y = fa * b
-    return y, _is_hard(y, bound * abs(b))
+def _gated_forward_part(kind, core, a, b, out):
+    """f(a) * b over one stretch of a row (the core form or the erfc form); undecided count."""
+    hard = 0
+    for j in range(a.size):
+        aj, bj = np.float64(a[j]), np.float64(b[j])
+        if core:
+            fa, bound = _core_value(kind, aj)
+            y = fa * bj
+            hard += _undecided(y, bound * abs(bj))
+        else:
+            fa, bound = _value(kind, aj)
+            y = fa * bj
+            hard += _is_hard(y, bound * abs(bj))
+        out[j] = np.float32(y)
+    return hard
 
 
 @njit(**_OPTS)
 def _gated_forward_row(kind, a, b, out):
+    """f(a) * b in blocks, like _forward_span (a, b and out: contiguous rows)."""
+    literally(kind)
+    a, b, out = _part(a, 0, a.size), _part(b, 0, b.size), _part(out, 0, out.size)
+    if kind == 1:
+        return _gated_forward_part(kind, False, a, b, out)
     hard = 0
-    for j in range(a.size):
-        y, h = _gated_element(kind, np.float64(a[j]), np.float64(b[j]))
-        out[j] = np.float32(y)
-        hard += h
+    for s in range(0, a.size, BLOCK):
+        n = min(BLOCK, a.size - s)
+        aa, bb, yy = _part(a, s, n), _part(b, s, n), _part(out, s, n)
+        if not _in_core(aa) or _gated_forward_part(kind, True, aa, bb, yy):
+            hard += _gated_forward_part(kind, False, aa, bb, yy)
     return hard
 
 
@@ -479,24 +496,41 @@ def _gated_forward_rows(kind, x, out, counts, rows_per_chunk, c0, c1):
 
 
 @njit(inline="always", **_OPTS)
-def _gated_backward_element(kind, gi, a, b):
-    fa, fbound = _value(kind, a)
-    d, dbound = _slope(kind, a)
-    gb = gi * b  # exact: two float32 significands fit in float64's
-    ya = gb * d
-    yb = gi * fa
-    hard = _is_hard(ya, abs(gb) * dbound) | _is_hard(yb, abs(gi) * fbound)
-    return ya, yb, hard
+def _gated_backward_part(kind, core, g, a, b, out_a, out_b):
+    """[grad * b * f'(a) | grad * f(a)] over one stretch of a row; undecided count."""
+    hard = 0
+    for j in range(a.size):
+        gi, aj, bj = np.float64(g[j]), np.float64(a[j]), np.float64(b[j])
+        gb = gi * bj  # exact: two float32 significands fit in float64's
+        if core:
+            fa, fbound = _core_value(kind, aj)
+            d, dbound = _core_slope(kind, aj)
+            ya, yb = gb * d, gi * fa
+            hard += _undecided(ya, abs(gb) * dbound) | _undecided(yb, abs(gi) * fbound)
+        else:
+            fa, fbound = _value(kind, aj)
+            d, dbound = _slope(kind, aj)
+            ya, yb = gb * d, gi * fa
+            hard += _is_hard(ya, abs(gb) * dbound) | _is_hard(yb, abs(gi) * fbound)
+        out_a[j] = np.float32(ya)
+        out_b[j] = np.float32(yb)
+    return hard
 
 
 @njit(**_OPTS)
 def _gated_backward_row(kind, g, a, b, out_a, out_b):
+    literally(kind)
+    g, a, b = _part(g, 0, g.size), _part(a, 0, a.size), _part(b, 0, b.size)
+    out_a, out_b = _part(out_a, 0, out_a.size), _part(out_b, 0, out_b.size)
+    if kind == 1:
+        return _gated_backward_part(kind, False, g, a, b, out_a, out_b)
     hard = 0
-    for j in range(a.size):
-        ya, yb, h = _gated_backward_element(kind, np.float64(g[j]), np.float64(a[j]), np.float64(b[j]))
-        out_a[j] = np.float32(ya)
-        out_b[j] = np.float32(yb)
-        hard += h
+    for s in range(0, a.size, BLOCK):
+        n = min(BLOCK, a.size - s)
+        gg, aa, bb = _part(g, s, n), _part(a, s, n), _part(b, s, n)
+        ya, yb = _part(out_a, s, n), _part(out_b, s, n)
+        if not _in_core(aa) or _gated_backward_part(kind, True, gg, aa, bb, ya, yb):
+            hard += _gated_backward_part(kind, False, gg, aa, bb, ya, yb)
     return hard
 
 
