@@ -126,3 +126,21 @@ def test_the_16_bit_bench_times_16_bit_tensors(tmp_path, monkeypatch, capsys):
     stored = json.loads((tmp_path / "results" / "bench" / "cpu_bfloat16.json").read_text())
     assert stored["meta"]["config"]["dtype"] == "bfloat16"
     assert "dtype bfloat16" in capsys.readouterr().out
+
+
+def test_input_scale_sets_the_spread_of_the_timed_inputs(tmp_path, monkeypatch, capsys):
+    from gelulab.torch import functional as gtf
+
+    spreads = []
+    real = gtf.activation
+    monkeypatch.setattr(gtf, "activation", lambda x, name, **kw: spreads.append(float(x.detach().std())) or real(x, name, **kw))
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--input-scale", "4", "--activations", "gelu", "--log2-sizes", "14", "--threads", "1",
+                 "--repeats", "1", "--no-compile", "--memory-log2-size", "0"]) == 0
+    assert spreads and all(3.5 < s < 4.5 for s in spreads)
+    stored = json.loads((tmp_path / "results" / "bench" / "cpu.json").read_text())
+    assert stored["meta"]["config"]["input_scale"] == 4.0
+    assert "standard deviation 4" in capsys.readouterr().out
+    for bad in ("0", "-1", "nan", "inf"):
+        assert main(["bench", "--input-scale", bad, "--quick"]) == 2
+        assert "--input-scale must be a positive number" in capsys.readouterr().err
