@@ -43,7 +43,7 @@ def _exactness(n: int) -> list[str]:
     from ..kernels.cpu import fast
 
     rng = np.random.default_rng(12345)
-    x = np.concatenate([(rng.standard_normal(n) * 4).astype(np.float32),
+    x = np.concatenate([rng.standard_normal(n).astype(np.float32), (rng.standard_normal(n) * 4).astype(np.float32),
                         rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32).view(np.float32)])
     inputs = {"float32": x}
     for dtype in supported_dtypes():
@@ -101,11 +101,13 @@ def build(ctx: ReportContext) -> Section:
     exact = _exactness(1 << (12 if ctx.quick else 18))
     text = "\n".join([
         "gelulab's CPU kernels for GELU, GELU-tanh and SiLU (float32, float16, bfloat16; elementwise and gated) "
-        "evaluate in float64 with one shared fast erfc polynomial and round once, with a rounding test that sends "
-        "undecidable inputs to the exact path. They run on torch's own OpenMP threads and write large outputs "
-        "on transparent huge pages. "
+        "evaluate in float64 and round once, with a rounding test that sends undecidable inputs to the exact "
+        "path. In float32, blocks of 64 GELU or SiLU inputs that all lie within |x| <= 3.5 take one polynomial "
+        "in x^2; other blocks take a fast erfc and exponential. They run on torch's own OpenMP threads and write "
+        "large outputs on transparent huge pages. "
         "Times are multiples of a copy of the same tensor in the same run (the memory roofline) and of torch's "
-        "own op: the median over rounds of the ratio within a round. " + source,
+        "own op: the median over rounds of the ratio within a round; inputs are normal with standard deviation "
+        f"{result.meta.get('config', {}).get('input_scale', 1.0):g}. " + source,
         "",
         cpu.markdown_table(result, _TABLE_SIZES),
         *_stored_16_bit(stored),
@@ -116,7 +118,8 @@ def build(ctx: ReportContext) -> Section:
         cpu.memory_table(result) or "_not measured_",
         "",
         "Exactness, measured now: outputs that differ in any bit from the correctly rounded reference "
-        "(`get(name).evaluate`); float32 on random normal inputs and uniformly random bit patterns, the 16-bit "
+        "(`get(name).evaluate`); float32 on random normal inputs (standard deviations 1 and 4) and uniformly random "
+        "bit patterns, the 16-bit "
         "types on every one of their 65,536 inputs:",
         "",
         *exact,
