@@ -354,24 +354,19 @@ def _undecided(y, bound):
 
 
 @njit(inline="always", **_OPTS)
-def _forward_core(kind, x, out):
-    """The core form over x: values into out; the count of undecided roundings (or NaN)."""
+def _forward_part(kind, core, x, out):
+    """f over x (the core form or the erfc form): values into out; the count of undecided roundings
+    (for the core form, NaN values too)."""
     hard = 0
     for i in range(x.size):
-        y, bound = _core_value(kind, np.float64(x[i]))
+        xi = np.float64(x[i])
+        if core:
+            y, bound = _core_value(kind, xi)
+            hard += _undecided(y, bound)
+        else:
+            y, bound = _value(kind, xi)
+            hard += _is_hard(y, bound)
         out[i] = np.float32(y)
-        hard += _undecided(y, bound)
-    return hard
-
-
-@njit(inline="always", **_OPTS)
-def _forward_full(kind, x, out):
-    """The erfc form over x: values into out; the count of undecided roundings."""
-    hard = 0
-    for i in range(x.size):
-        y, bound = _value(kind, np.float64(x[i]))
-        out[i] = np.float32(y)
-        hard += _is_hard(y, bound)
     return hard
 
 
@@ -381,13 +376,13 @@ def _forward_span(kind, x, out):
     erfc form; the count of roundings the erfc form leaves undecided."""
     literally(kind)
     if kind == 1:
-        return _forward_full(kind, x, out)
+        return _forward_part(kind, False, x, out)
     hard = 0
     for s in range(0, x.size, BLOCK):
         n = min(BLOCK, x.size - s)
         xs, ys = _part(x, s, n), _part(out, s, n)
-        if kind == 1 or not _in_core(xs) or _forward_core(kind, xs, ys):
-            hard += _forward_full(kind, xs, ys)
+        if not _in_core(xs) or _forward_part(kind, True, xs, ys):
+            hard += _forward_part(kind, False, xs, ys)
     return hard
 
 
@@ -402,26 +397,20 @@ def _forward_block(kind, x, out, counts, c0, c1):
 
 
 @njit(inline="always", **_OPTS)
-def _backward_core(kind, g, x, out):
+def _backward_part(kind, core, g, x, out):
+    """grad * f'(x) over x, like _forward_part."""
     hard = 0
     for i in range(x.size):
-        gi = np.float64(g[i])
-        d, bound = _core_slope(kind, np.float64(x[i]))
-        y = gi * d
+        gi, xi = np.float64(g[i]), np.float64(x[i])
+        if core:
+            d, bound = _core_slope(kind, xi)
+            y = gi * d
+            hard += _undecided(y, abs(gi) * bound)
+        else:
+            d, bound = _slope(kind, xi)
+            y = gi * d
+            hard += _is_hard(y, abs(gi) * bound)
         out[i] = np.float32(y)
-        hard += _undecided(y, abs(gi) * bound)
-    return hard
-
-
-@njit(inline="always", **_OPTS)
-def _backward_full(kind, g, x, out):
-    hard = 0
-    for i in range(x.size):
-        gi = np.float64(g[i])
-        d, bound = _slope(kind, np.float64(x[i]))
-        y = gi * d
-        out[i] = np.float32(y)
-        hard += _is_hard(y, abs(gi) * bound)
     return hard
 
 
@@ -430,13 +419,13 @@ def _backward_span(kind, g, x, out):
     """grad * f'(x) in blocks, like _forward_span."""
     literally(kind)
     if kind == 1:
-        return _backward_full(kind, g, x, out)
+        return _backward_part(kind, False, g, x, out)
     hard = 0
     for s in range(0, x.size, BLOCK):
         n = min(BLOCK, x.size - s)
         gs, xs, ys = _part(g, s, n), _part(x, s, n), _part(out, s, n)
-        if kind == 1 or not _in_core(xs) or _backward_core(kind, gs, xs, ys):
-            hard += _backward_full(kind, gs, xs, ys)
+        if not _in_core(xs) or _backward_part(kind, True, gs, xs, ys):
+            hard += _backward_part(kind, False, gs, xs, ys)
     return hard
 
 
