@@ -3,8 +3,9 @@
 The reference (``get(name).evaluate(x, order)``) is correctly rounded; the kernels must match
 it bit for bit. Inputs: N random float32 in five contiguous runs (standard normal and uniform
 over [-3.5, 3.5], whose blocks take the kernels' core form; normal * 4 and uniform over
-[-20, 20], mostly the erfc form; uniformly random bit patterns, which cover every exponent), plus special values (signed zeros,
-subnormals, infinities, NaN, the float32 extremes) and dense grids around each derivative root.
+[-20, 20], mostly the erfc form; uniformly random bit patterns, which cover every exponent), plus
+special values (signed zeros, subnormals, infinities, NaN, the float32 extremes) and dense grids
+around each derivative root.
 
     python benchmarks/check_cpu_rounding.py --log2-n 24 --json rounding.json
 """

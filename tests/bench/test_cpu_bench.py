@@ -133,7 +133,12 @@ def test_input_scale_sets_the_spread_of_the_timed_inputs(tmp_path, monkeypatch, 
 
     spreads = []
     real = gtf.activation
-    monkeypatch.setattr(gtf, "activation", lambda x, name, **kw: spreads.append(float(x.detach().std())) or real(x, name, **kw))
+
+    def spy(x, name, **kw):
+        spreads.append(float(x.detach().std()))
+        return real(x, name, **kw)
+
+    monkeypatch.setattr(gtf, "activation", spy)
     monkeypatch.chdir(tmp_path)
     assert main(["bench", "--input-scale", "4", "--activations", "gelu", "--log2-sizes", "14", "--threads", "1",
                  "--repeats", "1", "--no-compile", "--memory-log2-size", "0"]) == 0

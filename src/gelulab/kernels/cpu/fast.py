@@ -273,26 +273,27 @@ def _gelu_tanh_prime(x):
 # GELU and SiLU (kinds 0 and 2) have one; GELU-tanh takes the erfc-free sigmoid form everywhere.
 
 @njit(inline="always", **_OPTS)
-def _core_value(kind, x):
+def _core_odd(kind, order, x):
+    """x P(x^2) (order 0) or x D(x^2) (order 1), and the constant of its bound."""
     w = (x * x) * _CORE_SCALE - 1.0
     if kind == 0:
-        xp = x * _GELU_CORE(w)
-        bound = _GELU_CORE_BOUND
-    else:
-        xp = x * _SILU_CORE(w)
-        bound = _SILU_CORE_BOUND
+        if order == 0:
+            return x * _GELU_CORE(w), _GELU_CORE_BOUND
+        return x * _GELU_PRIME_CORE(w), _GELU_PRIME_CORE_BOUND
+    if order == 0:
+        return x * _SILU_CORE(w), _SILU_CORE_BOUND
+    return x * _SILU_PRIME_CORE(w), _SILU_PRIME_CORE_BOUND
+
+
+@njit(inline="always", **_OPTS)
+def _core_value(kind, x):
+    xp, bound = _core_odd(kind, 0, x)
     return x * (0.5 + xp), bound * abs(x)
 
 
 @njit(inline="always", **_OPTS)
 def _core_slope(kind, x):
-    w = (x * x) * _CORE_SCALE - 1.0
-    if kind == 0:
-        xp = x * _GELU_PRIME_CORE(w)
-        bound = _GELU_PRIME_CORE_BOUND
-    else:
-        xp = x * _SILU_PRIME_CORE(w)
-        bound = _SILU_PRIME_CORE_BOUND
+    xp, bound = _core_odd(kind, 1, x)
     return 0.5 + xp, bound
 
 
@@ -397,19 +398,20 @@ def _forward_block(kind, x, out, counts, c0, c1):
 
 
 @njit(inline="always", **_OPTS)
-def _backward_part(kind, core, g, x, out):
-    """grad * f'(x) over x, like _forward_part."""
+def _scaled_part(kind, core, order, s, x, out):
+    """s * f(x) (order 0) or s * f'(x) (order 1) over x, rounded once, with the core form or the erfc
+    form: grad * f'(x) for a backward, f(a) * b for a gated forward. The count of undecided roundings."""
     hard = 0
     for i in range(x.size):
-        gi, xi = np.float64(g[i]), np.float64(x[i])
+        si, xi = np.float64(s[i]), np.float64(x[i])
         if core:
-            d, bound = _core_slope(kind, xi)
-            y = gi * d
-            hard += _undecided(y, abs(gi) * bound)
+            v, bound = _core_value(kind, xi) if order == 0 else _core_slope(kind, xi)
+            y = si * v
+            hard += _undecided(y, abs(si) * bound)
         else:
-            d, bound = _slope(kind, xi)
-            y = gi * d
-            hard += _is_hard(y, abs(gi) * bound)
+            v, bound = _value(kind, xi) if order == 0 else _slope(kind, xi)
+            y = si * v
+            hard += _is_hard(y, abs(si) * bound)
         out[i] = np.float32(y)
     return hard
 
@@ -419,13 +421,13 @@ def _backward_span(kind, g, x, out):
     """grad * f'(x) in blocks, like _forward_span."""
     literally(kind)
     if kind == 1:
-        return _backward_part(kind, False, g, x, out)
+        return _scaled_part(kind, False, 1, g, x, out)
     hard = 0
     for s in range(0, x.size, BLOCK):
         n = min(BLOCK, x.size - s)
         gs, xs, ys = _part(g, s, n), _part(x, s, n), _part(out, s, n)
-        if not _in_core(xs) or _backward_part(kind, True, gs, xs, ys):
-            hard += _backward_part(kind, False, gs, xs, ys)
+        if not _in_core(xs) or _scaled_part(kind, True, 1, gs, xs, ys):
+            hard += _scaled_part(kind, False, 1, gs, xs, ys)
     return hard
 
 
@@ -438,37 +440,19 @@ def _backward_block(kind, g, x, out, counts, c0, c1):
         counts[c] = _backward_span(kind, g[a:b], x[a:b], out[a:b])
 
 
-@njit(inline="always", **_OPTS)
-def _gated_forward_part(kind, core, a, b, out):
-    """f(a) * b over one stretch of a row (the core form or the erfc form); undecided count."""
-    hard = 0
-    for j in range(a.size):
-        aj, bj = np.float64(a[j]), np.float64(b[j])
-        if core:
-            fa, bound = _core_value(kind, aj)
-            y = fa * bj
-            hard += _undecided(y, bound * abs(bj))
-        else:
-            fa, bound = _value(kind, aj)
-            y = fa * bj
-            hard += _is_hard(y, bound * abs(bj))
-        out[j] = np.float32(y)
-    return hard
-
-
 @njit(**_OPTS)
 def _gated_forward_row(kind, a, b, out):
     """f(a) * b in blocks, like _forward_span (a, b and out: contiguous rows)."""
     literally(kind)
     a, b, out = _part(a, 0, a.size), _part(b, 0, b.size), _part(out, 0, out.size)
     if kind == 1:
-        return _gated_forward_part(kind, False, a, b, out)
+        return _scaled_part(kind, False, 0, b, a, out)
     hard = 0
     for s in range(0, a.size, BLOCK):
         n = min(BLOCK, a.size - s)
         aa, bb, yy = _part(a, s, n), _part(b, s, n), _part(out, s, n)
-        if not _in_core(aa) or _gated_forward_part(kind, True, aa, bb, yy):
-            hard += _gated_forward_part(kind, False, aa, bb, yy)
+        if not _in_core(aa) or _scaled_part(kind, True, 0, bb, aa, yy):
+            hard += _scaled_part(kind, False, 0, bb, aa, yy)
     return hard
 
 
