@@ -121,17 +121,24 @@ def _forward_block(kind, fmt, x, out, counts, c0, c1):
         counts[c] = _forward_span(kind, fmt, x[a:b], out[a:b])
 
 
+@njit(inline="always", **_OPTS)
+def _scaled(kind, fmt, order, s, x, out):
+    """s * f(x) (order 0) or s * f'(x) (order 1), rounded once: grad * f'(x) for a backward,
+    f(a) * b for a gated forward. The count of undecided roundings."""
+    hard = 0
+    for i in range(x.size):
+        si, xi = _load(fmt, s[i]), _load(fmt, x[i])
+        v, bound = _value(kind, xi) if order == 0 else _slope(kind, xi)
+        out[i], h = _store(fmt, si * v, abs(si) * bound)
+        hard += h
+    return hard
+
+
 @njit(**_OPTS)
 def _backward_span(kind, fmt, g, x, out):
     literally(kind)
     literally(fmt)
-    hard = 0
-    for i in range(x.size):
-        gi = _load(fmt, g[i])
-        d, bound = _slope(kind, _load(fmt, x[i]))
-        out[i], h = _store(fmt, gi * d, abs(gi) * bound)
-        hard += h
-    return hard
+    return _scaled(kind, fmt, 1, g, x, out)
 
 
 @njit(**_OPTS)
@@ -146,13 +153,7 @@ def _backward_block(kind, fmt, g, x, out, counts, c0, c1):
 
 @njit(**_OPTS)
 def _gated_forward_row(kind, fmt, a, b, out):
-    hard = 0
-    for j in range(a.size):
-        bj = _load(fmt, b[j])
-        fa, bound = _value(kind, _load(fmt, a[j]))
-        out[j], h = _store(fmt, fa * bj, bound * abs(bj))
-        hard += h
-    return hard
+    return _scaled(kind, fmt, 0, b, a, out)
 
 
 @njit(**_OPTS)
