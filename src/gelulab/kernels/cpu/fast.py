@@ -164,6 +164,27 @@ def _select(typingctx, cond, a, b):
     return a(cond, a, b), codegen
 
 
+#: The widest vectors the loops may use, in bits. LLVM's tuning for Intel server cores (Skylake-X
+#: to Emerald Rapids) prefers 256-bit vectors to spare the clock; these loops are long chains of
+#: float64 multiply-adds, which run ~1.5x faster per element in 512-bit vectors (measured on an
+#: Emerald Rapids: GELU forward 1.78 -> 1.21 ns, GELU-tanh 2.87 -> 1.70 ns, one thread). Without
+#: AVX-512 the attribute changes nothing.
+VECTOR_BITS = 512
+
+
+@intrinsic
+def _wide_vectors(typingctx):
+    """Let the loops of the calling function use VECTOR_BITS-wide vectors (an LLVM function
+    attribute; call it at the top of every function that holds an element loop)."""
+
+    def codegen(context, builder, signature, args):
+        # llvmlite's attribute set admits only keyword attributes; this one is a string attribute
+        set.add(builder.function.attributes, f'"prefer-vector-width"="{VECTOR_BITS}"')
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
 @njit(inline="always", **_OPTS)
 def _clamp(x, lo, hi):
     return _select(x < lo, lo, _select(x > hi, hi, x))
@@ -376,6 +397,7 @@ def _forward_span(kind, x, out):
     """x in blocks: the core form where a block lies in the core and decides every rounding, else the
     erfc form; the count of roundings the erfc form leaves undecided."""
     literally(kind)
+    _wide_vectors()
     if kind == 1:
         return _forward_part(kind, False, x, out)
     hard = 0
@@ -391,6 +413,7 @@ def _forward_span(kind, x, out):
 def _forward_block(kind, x, out, counts, c0, c1):
     """Chunks c0..c1 of x (CHUNK elements each): values into out, hard counts into counts."""
     literally(kind)
+    _wide_vectors()
     for c in range(c0, c1):
         a = c * CHUNK
         b = min(x.size, a + CHUNK)
@@ -420,6 +443,7 @@ def _scaled_part(kind, core, order, s, x, out):
 def _backward_span(kind, g, x, out):
     """grad * f'(x) in blocks, like _forward_span."""
     literally(kind)
+    _wide_vectors()
     if kind == 1:
         return _scaled_part(kind, False, 1, g, x, out)
     hard = 0
@@ -434,6 +458,7 @@ def _backward_span(kind, g, x, out):
 @njit(**_OPTS)
 def _backward_block(kind, g, x, out, counts, c0, c1):
     literally(kind)
+    _wide_vectors()
     for c in range(c0, c1):
         a = c * CHUNK
         b = min(x.size, a + CHUNK)
@@ -444,6 +469,7 @@ def _backward_block(kind, g, x, out, counts, c0, c1):
 def _gated_forward_row(kind, a, b, out):
     """f(a) * b in blocks, like _forward_span (a, b and out: contiguous rows)."""
     literally(kind)
+    _wide_vectors()
     a, b, out = _part(a, 0, a.size), _part(b, 0, b.size), _part(out, 0, out.size)
     if kind == 1:
         return _scaled_part(kind, False, 0, b, a, out)
@@ -460,6 +486,7 @@ def _gated_forward_row(kind, a, b, out):
 def _gated_forward_rows(kind, x, out, counts, rows_per_chunk, c0, c1):
     """Row chunks c0..c1: f(a) * b into out, hard counts into counts."""
     literally(kind)
+    _wide_vectors()
     n = x.shape[1] // 2
     for c in range(c0, c1):
         hard = 0
@@ -493,6 +520,7 @@ def _gated_backward_part(kind, core, g, a, b, out_a, out_b):
 @njit(**_OPTS)
 def _gated_backward_row(kind, g, a, b, out_a, out_b):
     literally(kind)
+    _wide_vectors()
     g, a, b = _part(g, 0, g.size), _part(a, 0, a.size), _part(b, 0, b.size)
     out_a, out_b = _part(out_a, 0, out_a.size), _part(out_b, 0, out_b.size)
     if kind == 1:
@@ -510,6 +538,7 @@ def _gated_backward_row(kind, g, a, b, out_a, out_b):
 @njit(**_OPTS)
 def _gated_backward_rows(kind, g, x, out, counts, rows_per_chunk, c0, c1):
     literally(kind)
+    _wide_vectors()
     n = x.shape[1] // 2
     for c in range(c0, c1):
         hard = 0
@@ -521,6 +550,7 @@ def _gated_backward_rows(kind, g, x, out, counts, rows_per_chunk, c0, c1):
 @njit(**_OPTS)
 def _float64_values(kind, x, order, core, out, bounds):
     literally(kind)
+    _wide_vectors()
     for i in range(x.size):
         xi = np.float64(x[i])
         if core and kind != 1:

@@ -25,7 +25,7 @@ import numpy as np
 from numba import carray, literally, njit, types
 
 from . import fast, reference_path
-from .fast import _OPTS, _next_block, _pointer, _select, _slope, _value
+from .fast import _OPTS, _next_block, _pointer, _select, _slope, _value, _wide_vectors
 
 #: format codes, compile-time literals of the drivers
 F16, BF16 = 1, 2
@@ -103,6 +103,7 @@ def _store(fmt, y, bound):
 def _forward_span(kind, fmt, x, out):
     literally(kind)
     literally(fmt)
+    _wide_vectors()
     hard = 0
     for i in range(x.size):
         y, bound = _value(kind, _load(fmt, x[i]))
@@ -115,6 +116,7 @@ def _forward_span(kind, fmt, x, out):
 def _forward_block(kind, fmt, x, out, counts, c0, c1):
     literally(kind)
     literally(fmt)
+    _wide_vectors()
     for c in range(c0, c1):
         a = c * fast.CHUNK
         b = min(x.size, a + fast.CHUNK)
@@ -138,6 +140,7 @@ def _scaled(kind, fmt, order, s, x, out):
 def _backward_span(kind, fmt, g, x, out):
     literally(kind)
     literally(fmt)
+    _wide_vectors()
     return _scaled(kind, fmt, 1, g, x, out)
 
 
@@ -145,6 +148,7 @@ def _backward_span(kind, fmt, g, x, out):
 def _backward_block(kind, fmt, g, x, out, counts, c0, c1):
     literally(kind)
     literally(fmt)
+    _wide_vectors()
     for c in range(c0, c1):
         a = c * fast.CHUNK
         b = min(x.size, a + fast.CHUNK)
@@ -153,6 +157,7 @@ def _backward_block(kind, fmt, g, x, out, counts, c0, c1):
 
 @njit(**_OPTS)
 def _gated_forward_row(kind, fmt, a, b, out):
+    _wide_vectors()
     return _scaled(kind, fmt, 0, b, a, out)
 
 
@@ -161,6 +166,7 @@ def _gated_forward_rows(kind, fmt, x, out, counts, rows_per_chunk, c0, c1):
     """Row chunks c0..c1 of x = [a | b]: f(a) * b into out, hard counts into counts."""
     literally(kind)
     literally(fmt)
+    _wide_vectors()
     n = x.shape[1] // 2
     for c in range(c0, c1):
         hard = 0
@@ -171,6 +177,7 @@ def _gated_forward_rows(kind, fmt, x, out, counts, rows_per_chunk, c0, c1):
 
 @njit(**_OPTS)
 def _gated_backward_row(kind, fmt, g, a, b, out_a, out_b):
+    _wide_vectors()
     hard = 0
     for j in range(a.size):
         gj, aj, bj = _load(fmt, g[j]), _load(fmt, a[j]), _load(fmt, b[j])
@@ -187,6 +194,7 @@ def _gated_backward_row(kind, fmt, g, a, b, out_a, out_b):
 def _gated_backward_rows(kind, fmt, g, x, out, counts, rows_per_chunk, c0, c1):
     literally(kind)
     literally(fmt)
+    _wide_vectors()
     n = x.shape[1] // 2
     for c in range(c0, c1):
         hard = 0
