@@ -16,8 +16,20 @@ from gelulab.cli import main
 @pytest.fixture(scope="module")
 def tiny_result() -> cpu.BenchResult:
     config = cpu.BenchConfig(activations=("gelu", "silu"), sizes=(1 << 10, 1 << 12), threads=(1,), repeats=2,
-                             compile=False, memory_size=1 << 16, memory_fresh_processes=False)
+                             compile=False, memory_size=1 << 16, memory_fresh_processes=False, settle_s=0.2)
     return cpu.run(config, progress=False)
+
+
+def test_the_run_settles_before_its_first_sample(tiny_result):
+    assert tiny_result.meta["settle_rounds"] >= 1
+    assert tiny_result.meta["config"]["settle_s"] == 0.2
+
+
+def test_settle_calls_every_function_round_robin_until_its_time_is_up():
+    calls: list[str] = []
+    rounds = cpu.settle([lambda: calls.append("a"), lambda: calls.append("b")], 0.05)
+    assert rounds >= 1 and calls == ["a", "b"] * rounds
+    assert cpu.settle([lambda: calls.append("c")], 0.0) == 0 and "c" not in calls
 
 
 def test_every_case_is_timed_with_ratios_to_the_same_runs_copy_and_torch(tiny_result):

@@ -43,6 +43,11 @@ FORMS = ("forward", "forward_out", "forward_backward")
 GATED = ("geglu", "swiglu")
 #: A sample lasts at least this long (small sizes repeat the call inside one sample).
 MIN_SAMPLE_S = 2e-3
+#: Seconds of untimed calls at the largest size before the first sample. A process's first large
+#: outputs page-fault in more slowly than later ones (free huge pages and the memory behind them
+#: are not yet at hand): measured here, gelulab's allocating GELU at 2^24 took 28 ms for its first
+#: six calls and 20 ms after, so whichever activation the bench timed first looked 1.3x slower.
+SETTLE_S = 2.0
 
 
 @dataclass
@@ -58,11 +63,13 @@ class BenchConfig:
     #: standard deviation of the normal inputs: the CPU kernels' speed depends on it (blocks of
     #: inputs within |x| <= 3.5 take a cheaper form), torch's does not
     input_scale: float = 1.0
+    #: untimed calls before the first sample, in seconds (see SETTLE_S)
+    settle_s: float = SETTLE_S
 
     @classmethod
     def quick(cls) -> BenchConfig:
         return cls(activations=("gelu",), sizes=QUICK_SIZES, threads=(min(2, os.cpu_count() or 1),), repeats=3,
-                   compile=False, memory_size=1 << 18, memory_fresh_processes=False)
+                   compile=False, memory_size=1 << 18, memory_fresh_processes=False, settle_s=0.0)
 
 
 @dataclass
@@ -114,6 +121,18 @@ def sample_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, l
                 fn()
             samples[key].append((time.perf_counter() - start) / n)
     return samples
+
+
+def settle(fns: Sequence[Callable[[], Any]], seconds: float) -> int:
+    """Call the functions round-robin, untimed, for about ``seconds``; the rounds run (at least one
+    when seconds > 0)."""
+    rounds = 0
+    end = time.perf_counter() + seconds
+    while seconds > 0 and (rounds == 0 or time.perf_counter() < end):
+        for fn in fns:
+            fn()
+        rounds += 1
+    return rounds
 
 
 def paired_ratio(samples: list[float], baseline: list[float]) -> float:
@@ -344,6 +363,13 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
             result.memory = gated_memory(config.memory_size, config.memory_fresh_processes)
         with Progress(disable=not progress, transient=True) as bar:
             task = bar.add_task("bench", total=total)
+            if config.settle_s > 0:
+                bar.update(task, description=f"bench: settling for {config.settle_s:g} s")
+                _set_threads(max(config.threads))
+                warm = _cases(activations[0], max(config.sizes), False, {}, config.dtype, config.input_scale)
+                result.meta["settle_rounds"] = settle(
+                    [fn for form in ("forward", "forward_backward") for fn in warm[form].values()], config.settle_s)
+                del warm
             for threads in config.threads:
                 _set_threads(threads)
                 for name in activations:
