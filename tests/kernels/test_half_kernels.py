@@ -95,3 +95,27 @@ def test_gated_special_values_match_the_reference(name, dtype):
         ga, gb = reference_path.gated_backward(name, g, a, b)
     assert _same_bits(cpu.gated_forward(name, x), want_f).all()
     assert _same_bits(cpu.gated_backward(name, g, x), np.concatenate([ga, gb], axis=-1)).all()
+
+
+@pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
+@pytest.mark.parametrize("name", fast.FAST_NAMES)
+def test_tables_agree_with_the_mpmath_oracle(name, dtype):
+    """The forward table is correctly rounded and the wide table's values lie within their bounds,
+    checked against mpmath on sampled patterns (the kernels only read the tables)."""
+    import mpmath
+
+    from gelulab import reference
+
+    exact, wide = half.tables(name, half.format_code(dtype))
+    assert not exact.flags.writeable and not wide.flags.writeable
+    patterns = np.random.default_rng(5).choice(1 << 16, 120, replace=False).astype(np.uint16)
+    x = patterns.view(dtype).astype(np.float64)
+    keep = np.isfinite(x) & (np.abs(x) < 60)  # the clamped tails are covered by the float32 kernel tests
+    patterns, x = patterns[keep], x[keep]
+    rounded = np.array(reference.correctly_rounded(name, x, 0, dtype), dtype=dtype)
+    assert _same_bits(exact[patterns].view(dtype), rounded).all()
+    with mpmath.workdps(40):
+        for k, xv in zip(patterns, x, strict=True):
+            for order, (value, bound) in enumerate([(half.F, half.F_BOUND), (half.D, half.D_BOUND)]):
+                true = reference.evaluate(name, float(xv), order, dps=40)
+                assert abs(mpmath.mpf(float(wide[k, value])) - true) <= wide[k, bound], (name, xv, order)

@@ -44,6 +44,20 @@ def test_tiny_gate_inputs_take_the_exact_path():
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_far_left_gates_with_huge_factors_take_the_exact_path(dtype):
+    """f(a) * b and its gradients with a past the clamps and b near the format's largest value: the
+    true products can be normal numbers (GELU(-18.69) * 3e38 = -1.75e-38), not -0.0."""
+    big = 6e4 if dtype == torch.float16 else 3e38
+    a = torch.tensor([-15.5, -18.6875, -30.0, -121.0, -200.0, float("-inf")], dtype=torch.float32)
+    b = torch.tensor([big, -big, big, big, big / 2, big], dtype=torch.float32)
+    x = torch.cat([a, b])[None, :].to(dtype)
+    g = b[None, :].to(dtype)
+    for name in ("gelu", "silu", "gelu_tanh"):
+        assert_bitwise(gk.gated_forward(name, x), ops.gated(x, name), x)
+        assert_bitwise(gk.gated_backward(name, g, x), ops.gated_backward(g, x, name), x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_gated_strided_inputs_and_expanded_gradients(dtype):
     base = _inputs((12, 24), dtype, 3)
     g_row = _inputs((6,), dtype, 4)

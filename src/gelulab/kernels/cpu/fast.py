@@ -213,12 +213,13 @@ def _is_hard(y, bound):
 
 
 # --- element functions: (float64 value, error bound) ---------------------------------------------
-# No special paths for NaN (it propagates through every formula), for tiny x (x/2 for an odd
+# No special paths for NaN (it propagates through every formula) or for tiny x (x/2 for an odd
 # subnormal float32 is a float32 midpoint: the rounding test flags it and the exact path breaks
-# the tie), or for the far left (the clamped x there gives a value far below the smallest
-# float32 subnormal, which rounds to -0.0 like the true value; the bound covers only the
-# rounding there, not the value). Each special path would cost a few vector instructions per
-# element on every input.
+# the tie); each would cost a few vector instructions per element on every input. Past the left
+# clamp the value is the one at the clamp, far below the smallest float32 subnormal, and its
+# bound covers every value between it and 0 (|f| and |f'| only shrink further out): alone it
+# rounds to -0.0 like the true value, while a product with a large factor (f(a) * b with b near
+# 3e38, grad * f'(x)) is left undecided and goes to the exact path, not rounded from the clamp.
 
 @njit(inline="always", **_OPTS)
 def _gelu(x):
@@ -226,7 +227,14 @@ def _gelu(x):
     q, _ = _tail(_select(ax > _TAIL_CLAMP, _TAIL_CLAMP, ax))
     xc = _select(x < -_TAIL_CLAMP, -_TAIL_CLAMP, x)
     y = _select(x >= 0, x * (1.0 - q), xc * q)
-    return y, _G_BOUND * abs(y)
+    return y, _past_left_clamp(x, xc, y, _G_BOUND * abs(y))
+
+
+@njit(inline="always", **_OPTS)
+def _past_left_clamp(x, xc, y, bound):
+    """The bound of a value y computed at the clamped xc: past the left clamp (x < xc) the true
+    value lies between y and 0, so the bound grows by |y|."""
+    return _select(x < xc, abs(y) + bound, bound)
 
 
 @njit(inline="always", **_OPTS)
@@ -242,14 +250,11 @@ def _gelu_prime(x):
 
 @njit(inline="always", **_OPTS)
 def _beyond(x, clamp, d, bound):
-    """Derivatives past the clamp: 1 + (< 2^-100) on the right, -(< 2^-100) on the left.
-
-    So their float32 roundings are exactly 1.0 and -0.0 (bound 0: nothing to decide).
-    """
+    """Derivatives past the clamps. On the right f' is 1 + (< 2^-100): 1.0 with bound 0, as the
+    float64 product of the reference path takes it. On the left d is the derivative at the clamp
+    and the true one lies between it and 0 (see the note above _gelu)."""
     right = x > clamp
-    left = x < -clamp
-    d = _select(right, 1.0, _select(left, -0.0, d))
-    return d, _select(right | left, 0.0, bound)
+    return _select(right, 1.0, d), _select(right, 0.0, _select(x < -clamp, abs(d) + bound, bound))
 
 
 @njit(inline="always", **_OPTS)
@@ -257,7 +262,7 @@ def _sigmoid_gated(x, xc, z):
     """x * sigma(z), with the clamped x on the left (x = -inf gives -0.0, not -inf * 0)."""
     s, _ = _sigmoid(z)
     y = _select(x >= 0, x, xc) * s
-    return y, (_S_BOUND + _S_BOUND_Z * abs(z)) * abs(y)
+    return y, _past_left_clamp(x, xc, y, (_S_BOUND + _S_BOUND_Z * abs(z)) * abs(y))
 
 
 @njit(inline="always", **_OPTS)
@@ -899,14 +904,15 @@ def _flagged(counts: np.ndarray, per: int, n: int) -> np.ndarray:
 
 def run_elementwise(span, block, worker: str, code: int, kind: int, arrays: tuple,
                     fmt: int | None = None) -> np.ndarray | None:
-    """Run an elementwise driver over flat arrays (output last); the indices of the chunks holding
-    undecided inputs, or None when there are none.
+    """Run an elementwise driver over flat arrays (output last, as long as the inputs; a table the
+    driver reads may come first); the indices of the chunks holding undecided inputs, or None when
+    there are none.
 
     Below _PARALLEL_MIN elements ``span`` runs once on this thread (and a hard input flags the
     whole call); otherwise ``block`` runs over chunks on the threads, the OpenMP ``worker`` reading
     ``code`` as its kind.
     """
-    n = arrays[0].size
+    n = arrays[-1].size
     if n < _PARALLEL_MIN:
         return np.arange(n) if _run(span, kind, *arrays, fmt=fmt) else None
     counts = _run_chunks(lambda cs, c0, c1: _run(block, kind, *arrays, cs, c0, c1, fmt=fmt),

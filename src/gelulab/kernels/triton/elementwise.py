@@ -149,8 +149,13 @@ def _sigmoid(z):
 
 
 @triton.jit
-def _tiny_or_gone(x, y, bound, clamp):
-    """Apply the two special cases of every smooth forward: |x| < 2^-60 and the far left tail."""
+def _tiny_or_gone(x, y, bound, clamp, edge):
+    """Apply the two special cases of every smooth forward: |x| < 2^-60 and the far left tail.
+
+    Past the left clamp the true value lies in (-edge, 0), edge = |f(-clamp)| (far below the
+    smallest float32 subnormal): -0.0 with bound edge, so it rounds to -0.0 alone, while a
+    product with a large factor (f(a) * b, b near 3e38) is left to the exact path, as on the CPU.
+    """
     tiny = (tl.abs(x) < _TINY) & (x != 0)  # signed zeros keep their sign through x * (...)
     gone = x < -clamp
     # x/2 (1 +- 2^-52) towards +inf, written so every operand is float64 (tl.where of two
@@ -158,7 +163,7 @@ def _tiny_or_gone(x, y, bound, clamp):
     half = 0.5 * x
     nudged = half + tl.abs(half) * _NUDGE
     y = tl.where(gone, -0.0, tl.where(tiny, nudged, y))
-    return y, tl.where(tiny | gone, 0.0, bound)
+    return y, tl.where(gone, edge, tl.where(tiny, 0.0, bound))
 
 
 @triton.jit
@@ -190,16 +195,19 @@ def activation(x, ACT: tl.constexpr):
         ax = tl.abs(x)
         q, _ = gaussian_tail(tl.where(ax > _TAIL_CLAMP, _TAIL_CLAMP, ax))
         y = x * tl.where(x >= 0, 1.0 - q, q)
-        y, bound = _tiny_or_gone(x, y, _G_BOUND * tl.abs(y), _TAIL_CLAMP)
+        edge = _TAIL_CLAMP * q * (1.0 + _G_BOUND)  # q is Q(clamp) wherever it is used
+        y, bound = _tiny_or_gone(x, y, _G_BOUND * tl.abs(y), _TAIL_CLAMP, edge)
     else:
-        z, _, _ = _z(x, ACT)
+        z, _, xc = _z(x, ACT)
         s, _ = _sigmoid(z)
         y = x * s
         if ACT == GELU_TANH:  # noqa: SIM108 (a static branch on a constexpr, for Triton's compiler)
             clamp = _TANH_CLAMP
         else:
             clamp = _SIGMOID_CLAMP
-        y, bound = _tiny_or_gone(x, y, (_S_BOUND + _S_BOUND_Z * tl.abs(z)) * tl.abs(y), clamp)
+        relative = (_S_BOUND + _S_BOUND_Z * tl.abs(z))
+        edge = tl.abs(xc * s) * (1.0 + relative)  # s is sigma(z(-clamp)) wherever it is used
+        y, bound = _tiny_or_gone(x, y, relative * tl.abs(y), clamp, edge)
     return tl.where(x != x, x, y), bound
 
 
@@ -225,6 +233,14 @@ def derivative(x, ACT: tl.constexpr):
         d = s + t
         bound = (_S_BOUND + _S_BOUND_Z * tl.abs(z)) * (s + tl.abs(t))
     if ACT != RELU:
+        # past the left clamp the true f' lies between the clamp's and 0 (see _tiny_or_gone)
+        if ACT == GELU:
+            clamp = _TAIL_CLAMP
+        elif ACT == GELU_TANH:
+            clamp = _TANH_CLAMP
+        else:
+            clamp = _SIGMOID_CLAMP
+        bound = tl.where(x < -clamp, tl.abs(d) + bound, bound)
         # the limits exactly (the registry's -0.0 and 1), so inf * f'(-inf) is NaN as on the CPU
         d = tl.where(x == -_INF, -0.0, tl.where(x == _INF, 1.0, d))
     return tl.where(x != x, x, d), bound
