@@ -103,8 +103,10 @@ def build(ctx: ReportContext) -> Section:
         "gelulab's CPU kernels for GELU, GELU-tanh and SiLU (float32, float16, bfloat16; elementwise and gated) "
         "evaluate in float64 and round once, with a rounding test that sends undecidable inputs to the exact "
         "path. In float32, blocks of 64 GELU or SiLU inputs that all lie within |x| <= 3.5 take one polynomial "
-        "in x^2; other blocks take a fast erfc and exponential. They run on torch's own OpenMP threads and write "
-        "large outputs on transparent huge pages. "
+        "in x^2; other blocks take a fast erfc and exponential. In float16 and bfloat16 the forward reads the "
+        "correctly rounded value of the input's pattern from a table of all 65,536, and products (backward, "
+        "gated forms) read the float64 value and error bound of f or f' from another. They run on torch's own "
+        "OpenMP threads and write large outputs on transparent huge pages. "
         "Times are multiples of a copy of the same tensor in the same run (the memory roofline) and of torch's "
         "own op: the median over rounds of the ratio within a round; inputs are normal with standard deviation "
         f"{result.meta.get('config', {}).get('input_scale', 1.0):g}. " + source,
