@@ -1,0 +1,81 @@
+"""Nanoseconds per element of the CPU kernels themselves, one thread, data in cache.
+
+The span drivers of :mod:`gelulab.kernels.cpu` are called directly (no torch dispatch, no output
+allocation, no threads) on standard normal inputs of 2^14 elements, beside torch's own forward
+op on the same tensor (which includes its dispatch, a few microseconds per call). The best of
+five timed loops is shown. For kernel work: the op-level speed is ``gelulab bench``.
+
+    python benchmarks/kernel_ns.py
+    python benchmarks/kernel_ns.py --dtype bfloat16 --activations gelu,silu
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from gelulab.kernels.cpu import fast, half
+
+N = 1 << 14
+
+
+def per_element_ns(fn: Callable[[], object], loops: int) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        best = min(best, (time.perf_counter() - start) / loops / N * 1e9)
+    return best
+
+
+def kernels(name: str, dtype: str, x: np.ndarray, g: np.ndarray) -> dict[str, Callable[[], object]]:
+    out = np.empty_like(x)
+    if dtype == "float32":
+        kind = fast.KINDS[name]
+        return {"forward": lambda: fast._run(fast._forward_span, kind, x, out),
+                "grad * f'": lambda: fast._run(fast._backward_span, kind, g, x, out)}
+    fmt = half.format_code(x.dtype)
+    exact, wide = half.tables(name, fmt)
+    xb, gb, ob = x.view(np.uint16), g.view(np.uint16), out.view(np.uint16)
+    return {"forward": lambda: fast._run(half._forward_span, fmt, exact, xb, ob),
+            "grad * f'": lambda: fast._run(half._backward_span, fmt, wide, gb, xb, ob)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
+    parser.add_argument("--activations", default=",".join(fast.FAST_NAMES))
+    parser.add_argument("--loops", type=int, default=1000, help="calls per timed loop")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    fast.set_threads(1)
+    dtype = getattr(torch, args.dtype)
+    xt = torch.randn(N, generator=torch.Generator().manual_seed(0)).to(dtype)
+    gt = torch.randn(N, generator=torch.Generator().manual_seed(1)).to(dtype)
+    x = xt.view(torch.int16).numpy().view(np.uint16) if args.dtype != "float32" else xt.numpy()
+    g = gt.view(torch.int16).numpy().view(np.uint16) if args.dtype != "float32" else gt.numpy()
+    if args.dtype != "float32":  # the 16-bit kernels take the arrays as their formats' dtypes
+        import ml_dtypes
+
+        fmt_dtype = np.dtype(ml_dtypes.bfloat16 if args.dtype == "bfloat16" else np.float16)
+        x, g = x.view(fmt_dtype), g.view(fmt_dtype)
+    torch_ops = {"gelu": lambda: torch.nn.functional.gelu(xt),
+                 "gelu_tanh": lambda: torch.nn.functional.gelu(xt, approximate="tanh"),
+                 "silu": lambda: torch.nn.functional.silu(xt)}
+    print(f"ns per element, {args.dtype}, 2^14 standard normal elements, one thread")
+    print("| activation | forward | grad * f' | torch forward |\n|---|---|---|---|")
+    for name in args.activations.split(","):
+        fns = kernels(name, args.dtype, x, g)
+        cells = [per_element_ns(fns[k], args.loops) for k in ("forward", "grad * f'")]
+        cells.append(per_element_ns(torch_ops[name], args.loops))
+        print(f"| {name} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
