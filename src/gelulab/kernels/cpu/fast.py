@@ -28,6 +28,7 @@ other: the exact path rounds them towards the sign of the x^2 term.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sys
@@ -178,8 +179,10 @@ def _wide_vectors(typingctx):
     attribute; call it at the top of every function that holds an element loop)."""
 
     def codegen(context, builder, signature, args):
-        # llvmlite's attribute set admits only keyword attributes; this one is a string attribute
-        set.add(builder.function.attributes, f'"prefer-vector-width"="{VECTOR_BITS}"')
+        # llvmlite's attribute set admits only keyword attributes; this one is a string attribute.
+        # Should a later llvmlite store attributes otherwise, the loops keep LLVM's default width.
+        with contextlib.suppress(TypeError, AttributeError):
+            set.add(builder.function.attributes, f'"prefer-vector-width"="{VECTOR_BITS}"')
         return context.get_dummy_value()
 
     return types.none(), codegen
