@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gelulab import reference
+from gelulab.accuracy.sampler import derivative_roots
 from gelulab.functions import fast_core as fc
 from gelulab.functions import get
 from gelulab.kernels.cpu import fast, reference_path
@@ -21,13 +22,13 @@ def _bits_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _core_inputs(n: int = 1200, seed: int = 5) -> np.ndarray:
-    """float32 points over the core, its ends, zero's neighbourhood and the derivatives' roots."""
+    """float32 points over the core, its ends, zero's neighbourhood and the roots of f' and f''."""
     rng = np.random.default_rng(seed)
     edge = np.float32(fc.X_CORE)
     return np.concatenate([
         np.linspace(-fc.X_CORE, fc.X_CORE, n), rng.uniform(-fc.X_CORE, fc.X_CORE, n),
         [edge, -edge, np.nextafter(edge, np.float32(0)), -np.nextafter(edge, np.float32(0)), 0.0, 1e-30, -1e-30],
-        rng.uniform(-0.7519, -0.7517, 40), rng.uniform(-1.2786, -1.2784, 40),
+        *(rng.uniform(r - 1e-4, r + 1e-4, 40) for name in fast.CORE_NAMES for r in derivative_roots(name)),
     ]).astype(np.float32)
 
 
@@ -71,8 +72,13 @@ def test_numpy_mirror_matches_the_kernels_within_the_bound(key):
 
 
 def test_float64_values_refuses_a_core_form_that_does_not_exist():
-    with pytest.raises(ValueError, match="no core form for 'gelu_tanh'"):
-        fast.float64_values("gelu_tanh", np.zeros(3, np.float32), 0, core=True)
+    with pytest.raises(ValueError, match="no core form for 'relu'"):
+        fast.float64_values("relu", np.zeros(3, np.float32), 0, core=True)
+
+
+def test_every_compiled_activation_has_a_core_form():
+    assert set(fast.CORE_NAMES) == set(fast.FAST_NAMES)
+    assert {name for name, _ in fc.CORE_DEGREES} == set(fast.CORE_NAMES)
 
 
 def _core_blocks(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -97,7 +103,7 @@ def test_core_blocks_with_special_and_undecided_inputs(name):
     rng = np.random.default_rng(3)
     x = _core_blocks(rng, 64 * fast.BLOCK)
     specials = np.array([0.0, -0.0, np.nan, 3 * 2.0**-149, -5 * 2.0**-149, 2.0**-126, fc.X_CORE, -fc.X_CORE,
-                         -0.7517916, -1.2784645], dtype=np.float32)
+                         *derivative_roots(name)[:1]], dtype=np.float32)
     x[:: 4 * fast.BLOCK][: specials.size] = specials  # one special per block of four
     y = fast.forward(name, x)
     assert _bits_equal(y, get(name).evaluate(x, 0)).all()

@@ -30,6 +30,8 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
+from .constants import GELU_TANH_CUBIC
+
 #: The kernels take the core polynomials for blocks whose inputs all lie in [-X_CORE, X_CORE].
 X_CORE = 3.5
 #: w = x^2 * CORE_SCALE - 1 maps [0, X_CORE^2] onto [-1, 1]; the fit uses this float's exact value.
@@ -39,10 +41,12 @@ FIT_DPS = 40
 #: element less but loosens the bound by 4-10x, and a wider bound sends more blocks to the erfc
 #: form (an input whose rounding the bound leaves undecided takes its whole block there). These
 #: degrees keep that below 1% of the blocks of standard normal data.
-CORE_DEGREES = {("gelu", 0): 16, ("gelu", 1): 17, ("silu", 0): 17, ("silu", 1): 20}
+CORE_DEGREES = {("gelu", 0): 16, ("gelu", 1): 17, ("silu", 0): 17, ("silu", 1): 20,
+                ("gelu_tanh", 0): 20, ("gelu_tanh", 1): 22}
 #: Error bounds of the float64 evaluation: times |x| for a value, absolute for a derivative (see
 #: the module text); 4x or more the largest error measured against mpmath (tests/kernels).
-CORE_BOUNDS = {("gelu", 0): 2.0**-43, ("gelu", 1): 2.0**-41, ("silu", 0): 2.0**-40, ("silu", 1): 2.0**-41}
+CORE_BOUNDS = {("gelu", 0): 2.0**-43, ("gelu", 1): 2.0**-41, ("silu", 0): 2.0**-40, ("silu", 1): 2.0**-41,
+               ("gelu_tanh", 0): 2.0**-44, ("gelu_tanh", 1): 2.0**-41}
 
 
 def _odd_part(name: str, order: int):
@@ -60,6 +64,17 @@ def _odd_part(name: str, order: int):
         return lambda x: sigmoid(x) - half
     if (name, order) == ("silu", 1):
         return lambda x: sigmoid(x) - half + x * sigmoid(x) * sigmoid(-x)
+    # GELU-tanh is x * sigma(z) with z = x (A + B x^2), A = 2 sqrt(2/pi), B = A * 0.044715
+    a = 2 * mpmath.sqrt(2 / mpmath.pi)
+    b = a * mpmath.mpf(GELU_TANH_CUBIC)
+    if (name, order) == ("gelu_tanh", 0):
+        return lambda x: sigmoid(x * (a + b * x * x)) - half
+    if (name, order) == ("gelu_tanh", 1):
+        def slope(x):
+            z = x * (a + b * x * x)
+            return sigmoid(z) - half + x * (a + 3 * b * x * x) * sigmoid(z) * sigmoid(-z)
+
+        return slope
     raise KeyError(f"no core polynomial for {name!r} order {order}")
 
 
@@ -115,6 +130,22 @@ CORE_COEFFICIENTS: dict[tuple[str, int], tuple[float, ...]] = {
         0.0006422694266643792, -0.001490845327656802, 0.0034065033794824845,
         -0.007625037649338051, 0.01659598796106693, -0.03470661142760528, 0.0684131685660014,
         -0.12437864126330625, 0.2422705826889028,
+    ),
+    ('gelu_tanh', 0): (
+        -2.0932425558563792e-08, 9.698414626818723e-08, -2.059720269028575e-07, 3.7411083679746434e-07,
+        -8.333894197306005e-07, 1.804487115718428e-06, -3.325279016882884e-06, 5.255468015645252e-06,
+        -6.287580784453196e-06, 8.277983643564763e-07, 2.825868505127097e-05, -0.00012658443628085046,
+        0.00040647952759653776, -0.0011306798448347624, 0.00288169953727462, -0.006829663655821789,
+        0.014935041694198873, -0.029656951142252936, 0.053225641314369465, -0.09033219946613563,
+        0.19940811309975318,
+    ),
+    ('gelu_tanh', 1): (
+        1.1905528052539144e-07, 6.370506528422341e-08, -1.503135694576564e-06, 2.7447229937800687e-06,
+        -2.7265532800890806e-06, 6.6369518138153765e-06, -1.743423524046981e-05, 3.0449219157520815e-05,
+        -4.416594413865507e-05, 5.444194746932175e-05, -2.7589918055491765e-05, -0.00013118474318821492,
+        0.0006401556495892008, -0.0019664828980981695, 0.005038058273672869, -0.011587208365515269,
+        0.02451428233910169, -0.04737556936572174, 0.08105377995355065, -0.11777527557365743,
+        0.14141214104373476, -0.14842623260740562, 0.21815182726718746,
     ),
 }
 

@@ -6,9 +6,9 @@ Method (CORE-MATH's, in miniature):
    branch-free polynomials, so the loop vectorises (no libm call, no table gathers) and runs on
    every core (threads). Blocks of :data:`BLOCK` elements that all lie in [-3.5, 3.5] (nearly
    every block of typical activations) take the core form of :mod:`gelulab.functions.fast_core`,
-   one polynomial in x^2 (GELU, SiLU); other blocks, and a core block with an undecided rounding,
-   take the erfc form of :mod:`gelulab.functions.fast_erfc` (Gaussian tail, exponential), valid
-   everywhere;
+   one polynomial in x^2; other blocks, and a core block with an undecided rounding, take the
+   general form: :mod:`gelulab.functions.fast_erfc` (Gaussian tail, exponential) for GELU, the
+   exponential and a division for the sigmoid forms, valid everywhere;
 2. the float64 value is rounded once to float32;
 3. a cheap rounding test asks whether the float64 value lies within the kernel's error bound of
    a float32 rounding boundary (a midpoint between two floats). Only then could the rounding be
@@ -47,7 +47,7 @@ from . import openmp, reference_path
 #: Names with compiled float32 kernels.
 FAST_NAMES = ("gelu", "gelu_tanh", "silu")
 #: Names whose kernels take the core form (:mod:`gelulab.functions.fast_core`) for blocks near zero.
-CORE_NAMES = ("gelu", "silu")
+CORE_NAMES = ("gelu", "gelu_tanh", "silu")
 #: Elements per parallel work item; a hard input makes only its chunk be searched again.
 CHUNK = 1 << 10
 
@@ -128,11 +128,14 @@ _GELU_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("gelu", 0)])
 _GELU_PRIME_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("gelu", 1)])
 _SILU_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("silu", 0)])
 _SILU_PRIME_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("silu", 1)])
+_GELU_TANH_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("gelu_tanh", 0)])
+_GELU_TANH_PRIME_CORE = _polynomial(fcore.CORE_COEFFICIENTS[("gelu_tanh", 1)])
 _X_CORE = fcore.X_CORE
 _CORE_SCALE = fcore.CORE_SCALE
 _CB = fcore.CORE_BOUNDS
 _GELU_CORE_BOUND, _GELU_PRIME_CORE_BOUND = _CB[("gelu", 0)], _CB[("gelu", 1)]
 _SILU_CORE_BOUND, _SILU_PRIME_CORE_BOUND = _CB[("silu", 0)], _CB[("silu", 1)]
+_GELU_TANH_CORE_BOUND, _GELU_TANH_PRIME_CORE_BOUND = _CB[("gelu_tanh", 0)], _CB[("gelu_tanh", 1)]
 
 
 @njit(inline="always", **_OPTS)
@@ -299,7 +302,7 @@ def _gelu_tanh_prime(x):
 
 
 # --- the core form (|x| <= X_CORE): f = x (1/2 + x P(x^2)), f' = 1/2 + x D(x^2), see fast_core --------
-# GELU and SiLU (kinds 0 and 2) have one; GELU-tanh takes the erfc-free sigmoid form everywhere.
+# GELU, GELU-tanh and SiLU (kinds 0, 1 and 2) each have one.
 
 @njit(inline="always", **_OPTS)
 def _core_odd(kind, order, x):
@@ -309,6 +312,10 @@ def _core_odd(kind, order, x):
         if order == 0:
             return x * _GELU_CORE(w), _GELU_CORE_BOUND
         return x * _GELU_PRIME_CORE(w), _GELU_PRIME_CORE_BOUND
+    if kind == 1:
+        if order == 0:
+            return x * _GELU_TANH_CORE(w), _GELU_TANH_CORE_BOUND
+        return x * _GELU_TANH_PRIME_CORE(w), _GELU_TANH_PRIME_CORE_BOUND
     if order == 0:
         return x * _SILU_CORE(w), _SILU_CORE_BOUND
     return x * _SILU_PRIME_CORE(w), _SILU_PRIME_CORE_BOUND
@@ -405,8 +412,6 @@ def _forward_span(kind, x, out):
     erfc form; the count of roundings the erfc form leaves undecided."""
     literally(kind)
     _wide_vectors()
-    if kind == 1:
-        return _forward_part(kind, False, x, out)
     hard = 0
     for s in range(0, x.size, BLOCK):
         n = min(BLOCK, x.size - s)
@@ -451,8 +456,6 @@ def _backward_span(kind, g, x, out):
     """grad * f'(x) in blocks, like _forward_span."""
     literally(kind)
     _wide_vectors()
-    if kind == 1:
-        return _scaled_part(kind, False, 1, g, x, out)
     hard = 0
     for s in range(0, x.size, BLOCK):
         n = min(BLOCK, x.size - s)
@@ -478,8 +481,6 @@ def _gated_forward_row(kind, a, b, out):
     literally(kind)
     _wide_vectors()
     a, b, out = _part(a, 0, a.size), _part(b, 0, b.size), _part(out, 0, out.size)
-    if kind == 1:
-        return _scaled_part(kind, False, 0, b, a, out)
     hard = 0
     for s in range(0, a.size, BLOCK):
         n = min(BLOCK, a.size - s)
@@ -530,8 +531,6 @@ def _gated_backward_row(kind, g, a, b, out_a, out_b):
     _wide_vectors()
     g, a, b = _part(g, 0, g.size), _part(a, 0, a.size), _part(b, 0, b.size)
     out_a, out_b = _part(out_a, 0, out_a.size), _part(out_b, 0, out_b.size)
-    if kind == 1:
-        return _gated_backward_part(kind, False, g, a, b, out_a, out_b)
     hard = 0
     for s in range(0, a.size, BLOCK):
         n = min(BLOCK, a.size - s)
@@ -560,7 +559,7 @@ def _float64_values(kind, x, order, core, out, bounds):
     _wide_vectors()
     for i in range(x.size):
         xi = np.float64(x[i])
-        if core and kind != 1:
+        if core:
             y, b = _core_value(kind, xi) if order == 0 else _core_slope(kind, xi)
         else:
             y, b = _value(kind, xi) if order == 0 else _slope(kind, xi)
