@@ -563,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
                    help="element type of the timed tensors (default float32; the report shows float32)")
     p.add_argument("--input-scale", type=float, default=1.0,
-                   help="standard deviation of the normal inputs (default 1). gelulab's GELU and SiLU kernels "
+                   help="standard deviation of the normal inputs (default 1). gelulab's float32 kernels "
                    "take a cheaper form for blocks of 64 inputs that all lie within |x| <= 3.5, so wider "
                    "inputs (e.g. 4) show the speed of the general form")
     p.add_argument("--out", help="where to store the JSON (default results/bench/cpu.json, "

@@ -1,14 +1,15 @@
 r"""Polynomials for the core range |x| <= 3.5, where the compiled float32 kernels skip erfc and exp.
 
 Most activations a network produces lie in a few units of zero (all but 1 in 2,000 of a standard
-normal's draws lie in [-3.5, 3.5]). There each of GELU, SiLU and their derivatives is
+normal's draws lie in [-3.5, 3.5]). There each of GELU, GELU-tanh, SiLU and their derivatives is
 
 .. math::  f(x) = x\,\bigl(\tfrac12 + x\,P(x^2)\bigr) \quad\text{or}\quad f'(x) = \tfrac12 + x\,D(x^2)
 
-with P and D entire (analytic in a strip for SiLU), because :math:`\Phi(x) - \tfrac12`,
-:math:`\sigma(x) - \tfrac12` and the odd parts of the derivatives are odd functions. One
-polynomial in :math:`t = x^2` then gives the value: no division, no exponential, no selects,
-about 20 fused multiply-adds per element instead of the ~35 operations of the erfc form. It is
+with P and D entire (analytic in a strip for SiLU and GELU-tanh), because
+:math:`\Phi(x) - \tfrac12`, :math:`\sigma(x) - \tfrac12`, :math:`\sigma(z(x)) - \tfrac12` (z odd)
+and the odd parts of the derivatives are odd functions. One polynomial in :math:`t = x^2` then
+gives the value: no division, no exponential, no selects, about 20 fused multiply-adds per
+element (up to 23 for GELU-tanh's derivative) instead of the ~35 operations of the erfc form. It is
 written in the Chebyshev variable :math:`w = t\,s - 1` (``s`` = :data:`CORE_SCALE`, w in [-1, 1]) so
 the coefficients decrease and Horner's rule stays well conditioned.
 

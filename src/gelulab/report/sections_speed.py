@@ -102,8 +102,9 @@ def build(ctx: ReportContext) -> Section:
     text = "\n".join([
         "gelulab's CPU kernels for GELU, GELU-tanh and SiLU (float32, float16, bfloat16; elementwise and gated) "
         "evaluate in float64 and round once, with a rounding test that sends undecidable inputs to the exact "
-        "path. In float32, blocks of 64 GELU or SiLU inputs that all lie within |x| <= 3.5 take one polynomial "
-        "in x^2; other blocks take a fast erfc and exponential. In float16 and bfloat16 the forward reads the "
+        "path. In float32, blocks of 64 inputs that all lie within |x| <= 3.5 take one polynomial in x^2; "
+        "other blocks take a fast erfc and exponential (GELU) or exponential and division. In float16 and "
+        "bfloat16 the forward reads the "
         "correctly rounded value of the input's pattern from a table of all 65,536, and products (backward, "
         "gated forms) read the float64 value and error bound of f or f' from another. They run on torch's own "
         "OpenMP threads and write large outputs on transparent huge pages. "
