@@ -34,17 +34,27 @@ def per_element_ns(fn: Callable[[], object], loops: int) -> float:
     return best
 
 
-def kernels(name: str, dtype: str, x: np.ndarray, g: np.ndarray) -> dict[str, Callable[[], object]]:
+def kernels(name: str, x: np.ndarray, g: np.ndarray) -> dict[str, Callable[[], object]]:
     out = np.empty_like(x)
-    if dtype == "float32":
+    if x.dtype == np.float32:
         kind = fast.KINDS[name]
         return {"forward": lambda: fast._run(fast._forward_span, kind, x, out),
                 "grad * f'": lambda: fast._run(fast._backward_span, kind, g, x, out)}
     fmt = half.format_code(x.dtype)
-    exact, wide = half.tables(name, fmt)
+    exact, wide = half.tables(name, x.dtype)
     xb, gb, ob = x.view(np.uint16), g.view(np.uint16), out.view(np.uint16)
     return {"forward": lambda: fast._run(half._forward_span, fmt, exact, xb, ob),
             "grad * f'": lambda: fast._run(half._backward_span, fmt, wide, gb, xb, ob)}
+
+
+def _as_numpy(t: torch.Tensor) -> np.ndarray:
+    """The tensor's memory as a NumPy array of the same element type (bfloat16 from ml_dtypes)."""
+    if t.dtype == torch.float32:
+        return t.numpy()
+    import ml_dtypes
+
+    dtype = np.dtype(ml_dtypes.bfloat16 if t.dtype == torch.bfloat16 else np.float16)
+    return t.view(torch.int16).numpy().view(dtype)
 
 
 def main() -> None:
@@ -58,20 +68,14 @@ def main() -> None:
     dtype = getattr(torch, args.dtype)
     xt = torch.randn(N, generator=torch.Generator().manual_seed(0)).to(dtype)
     gt = torch.randn(N, generator=torch.Generator().manual_seed(1)).to(dtype)
-    x = xt.view(torch.int16).numpy().view(np.uint16) if args.dtype != "float32" else xt.numpy()
-    g = gt.view(torch.int16).numpy().view(np.uint16) if args.dtype != "float32" else gt.numpy()
-    if args.dtype != "float32":  # the 16-bit kernels take the arrays as their formats' dtypes
-        import ml_dtypes
-
-        fmt_dtype = np.dtype(ml_dtypes.bfloat16 if args.dtype == "bfloat16" else np.float16)
-        x, g = x.view(fmt_dtype), g.view(fmt_dtype)
+    x, g = _as_numpy(xt), _as_numpy(gt)
     torch_ops = {"gelu": lambda: torch.nn.functional.gelu(xt),
                  "gelu_tanh": lambda: torch.nn.functional.gelu(xt, approximate="tanh"),
                  "silu": lambda: torch.nn.functional.silu(xt)}
     print(f"ns per element, {args.dtype}, 2^14 standard normal elements, one thread")
     print("| activation | forward | grad * f' | torch forward |\n|---|---|---|---|")
     for name in args.activations.split(","):
-        fns = kernels(name, args.dtype, x, g)
+        fns = kernels(name, x, g)
         cells = [per_element_ns(fns[k], args.loops) for k in ("forward", "grad * f'")]
         cells.append(per_element_ns(torch_ops[name], args.loops))
         print(f"| {name} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")

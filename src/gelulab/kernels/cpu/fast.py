@@ -260,7 +260,7 @@ def _beyond(x, clamp, d, bound):
     float64 product of the reference path takes it. On the left d is the derivative at the clamp
     and the true one lies between it and 0 (see the note above _gelu)."""
     right = x > clamp
-    return _select(right, 1.0, d), _select(right, 0.0, _select(x < -clamp, abs(d) + bound, bound))
+    return _select(right, 1.0, d), _select(right, 0.0, _past_left_clamp(x, -clamp, d, bound))
 
 
 @njit(inline="always", **_OPTS)

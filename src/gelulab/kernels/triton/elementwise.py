@@ -149,15 +149,14 @@ def _sigmoid(z):
 
 
 @triton.jit
-def _tiny_or_gone(x, y, bound, clamp, edge):
+def _tiny_or_gone(x, y, bound, gone, edge):
     """Apply the two special cases of every smooth forward: |x| < 2^-60 and the far left tail.
 
-    Past the left clamp the true value lies in (-edge, 0), edge = |f(-clamp)| (far below the
+    Past the left clamp (``gone``) the true value lies in (-edge, 0), edge = |f(-clamp)| (far below the
     smallest float32 subnormal): -0.0 with bound edge, so it rounds to -0.0 alone, while a
     product with a large factor (f(a) * b, b near 3e38) is left to the exact path, as on the CPU.
     """
     tiny = (tl.abs(x) < _TINY) & (x != 0)  # signed zeros keep their sign through x * (...)
-    gone = x < -clamp
     # x/2 (1 +- 2^-52) towards +inf, written so every operand is float64 (tl.where of two
     # scalars would make a float32 tensor, and 1 + 2^-52 is 1 in float32)
     half = 0.5 * x
@@ -196,18 +195,14 @@ def activation(x, ACT: tl.constexpr):
         q, _ = gaussian_tail(tl.where(ax > _TAIL_CLAMP, _TAIL_CLAMP, ax))
         y = x * tl.where(x >= 0, 1.0 - q, q)
         edge = _TAIL_CLAMP * q * (1.0 + _G_BOUND)  # q is Q(clamp) wherever it is used
-        y, bound = _tiny_or_gone(x, y, _G_BOUND * tl.abs(y), _TAIL_CLAMP, edge)
+        y, bound = _tiny_or_gone(x, y, _G_BOUND * tl.abs(y), x < -_TAIL_CLAMP, edge)
     else:
         z, _, xc = _z(x, ACT)
         s, _ = _sigmoid(z)
         y = x * s
-        if ACT == GELU_TANH:  # noqa: SIM108 (a static branch on a constexpr, for Triton's compiler)
-            clamp = _TANH_CLAMP
-        else:
-            clamp = _SIGMOID_CLAMP
         relative = (_S_BOUND + _S_BOUND_Z * tl.abs(z))
         edge = tl.abs(xc * s) * (1.0 + relative)  # s is sigma(z(-clamp)) wherever it is used
-        y, bound = _tiny_or_gone(x, y, relative * tl.abs(y), clamp, edge)
+        y, bound = _tiny_or_gone(x, y, relative * tl.abs(y), x < xc, edge)
     return tl.where(x != x, x, y), bound
 
 
@@ -226,21 +221,17 @@ def derivative(x, ACT: tl.constexpr):
         cdf = tl.where(positive, 1.0 - q, q)
         d = cdf + tl.where(positive, xphi, -xphi)
         bound = _G_BOUND * (cdf + xphi)
+        gone = x < -_TAIL_CLAMP
     else:
         z, dz, xc = _z(x, ACT)
         s, sbar = _sigmoid(z)
         t = xc * dz * s * sbar
         d = s + t
         bound = (_S_BOUND + _S_BOUND_Z * tl.abs(z)) * (s + tl.abs(t))
+        gone = x < xc
     if ACT != RELU:
         # past the left clamp the true f' lies between the clamp's and 0 (see _tiny_or_gone)
-        if ACT == GELU:
-            clamp = _TAIL_CLAMP
-        elif ACT == GELU_TANH:
-            clamp = _TANH_CLAMP
-        else:
-            clamp = _SIGMOID_CLAMP
-        bound = tl.where(x < -clamp, tl.abs(d) + bound, bound)
+        bound = tl.where(gone, tl.abs(d) + bound, bound)
         # the limits exactly (the registry's -0.0 and 1), so inf * f'(-inf) is NaN as on the CPU
         d = tl.where(x == -_INF, -0.0, tl.where(x == _INF, 1.0, d))
     return tl.where(x != x, x, d), bound
