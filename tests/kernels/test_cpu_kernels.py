@@ -156,6 +156,36 @@ def test_every_chunk_is_run_once_by_the_threads():
     assert len(threads_used) == 2
 
 
+@pytest.mark.parametrize("offset", [0, 3, 1000, 4095])
+def test_hand_outs_of_large_outputs_follow_its_huge_pages(offset, monkeypatch):
+    """Every chunk is handed out once; past the first (short) hand-out each starts at a huge page of
+    the output, so two threads never fault on one page at once."""
+    from gelulab.kernels.cpu import memory
+
+    huge = 1 << 21
+    monkeypatch.setattr(memory, "huge_page_bytes", lambda: huge)
+    n = (5 << 20) // 4 + 777
+    buf = np.empty(n + offset, dtype=np.float32)
+    out = buf[offset:]
+    n_chunks = fast._n_chunks(n, fast.CHUNK)
+    step, first = fast._hand_outs(n_chunks, 2, out)
+    chunk_bytes = fast.CHUNK * 4
+    assert step * chunk_bytes == huge and -step < first <= 0
+    starts = [max(0, c) for c in range(first, n_chunks, step)]
+    ends = [min(n_chunks, c + step) for c in range(first, n_chunks, step)]
+    covered = np.zeros(n_chunks, dtype=int)
+    for a, b in zip(starts, ends, strict=True):
+        covered[a:b] += 1
+    assert (covered == 1).all()
+    for a in starts[1:]:
+        page_offset = (out.ctypes.data + a * chunk_bytes) % huge
+        assert page_offset < chunk_bytes  # starts within the first chunk of a page
+    # small outputs and no huge pages: the plain hand-outs, from chunk 0
+    assert fast._hand_outs(n_chunks, 2, out[:1000])[1] == 0
+    monkeypatch.setattr(memory, "huge_page_bytes", lambda: 0)
+    assert fast._hand_outs(n_chunks, 2, out) == (fast.BLOCK_CHUNKS, 0)
+
+
 def test_a_failing_block_stops_the_call_and_its_workers():
     import threading
     import time
@@ -219,6 +249,32 @@ def test_openmp_team_and_own_pool_give_the_same_bits(team_or_pool):
     for a, b in zip(team, pool, strict=True):
         assert _bits_equal(a, b).all()
     assert _bits_equal(team[0], get("gelu").evaluate(flat, 0)).all()
+
+
+def test_large_outputs_at_any_alignment_give_the_bits_of_one_thread(team_or_pool):
+    """Outputs past memory.MIN_BYTES take page-aligned hand-outs (the first one short) on both paths."""
+    rng = np.random.default_rng(9)
+    n = (5 << 20) // 4 + 333
+    x = (rng.standard_normal(n) * 3).astype(np.float32)
+    g = rng.standard_normal(n).astype(np.float32)
+    xg = (rng.standard_normal((300, 2 * 4400)) * 3).astype(np.float32)  # gated: 5 MiB out
+    fast.set_threads(1)
+    expect = [fast.forward("gelu", x), fast.derivative_times("silu", g, x), fast.gated_forward("gelu_tanh", xg)]
+    fast.set_threads(2)
+
+    def body():
+        got = []
+        for offset in (0, 5, 777):
+            outs = [np.empty(n + offset, np.float32)[offset:], np.empty(n + offset, np.float32)[offset:],
+                    np.empty(300 * 4400 + offset, np.float32)[offset:].reshape(300, 4400)]
+            got.append([fast.forward("gelu", x, outs[0]), fast.derivative_times("silu", g, x, outs[1]),
+                        fast.gated_forward("gelu_tanh", xg, outs[2])])
+        return got
+
+    for mode, (got, _) in team_or_pool(body).items():
+        for row in got:
+            for a, b in zip(row, expect, strict=True):
+                assert _bits_equal(a, b).all(), mode
 
 
 def _forward_in_child(x):
