@@ -166,6 +166,22 @@ def test_out_form_writes_in_place_and_refuses_autograd():
         gt.gelu(x.requires_grad_(), out=out)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu"])
+def test_out_may_be_the_input_itself(name, dtype):
+    """out=x computes in place (the kernels write into a temporary when out overlaps an input)."""
+    x = (torch.randn(3 * 4096 + 7) * 4).to(dtype)  # wide inputs: many blocks past the core form
+    x[::97] = 0.0
+    expect = gt.activation(x, name)
+    y = x.clone()
+    assert gt.activation(y, name, out=y) is y
+    assert torch.equal(y.view(torch.int16 if dtype != torch.float32 else torch.int32),
+                       expect.view(torch.int16 if dtype != torch.float32 else torch.int32))
+    big = (torch.randn(1 << 17) * 4).to(dtype)  # the threaded path
+    expect = gt.activation(big, name)
+    assert torch.equal(gt.activation(big, name, out=big), expect)
+
+
 def test_backward_saves_only_the_input():
     """Saved tensors of forward: the input alone (eager GEGLU also keeps gelu(a), the product's factor)."""
     saved: list[torch.Tensor] = []

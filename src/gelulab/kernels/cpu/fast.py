@@ -901,8 +901,12 @@ def _flat(a: np.ndarray) -> np.ndarray:
     return (a if a.flags.writeable else a.copy()).reshape(-1)
 
 
-def _output(shape: tuple[int, ...], out: np.ndarray | None, dtype=np.float32) -> np.ndarray:
-    if out is not None and out.flags.c_contiguous and out.shape == shape and out.dtype == dtype:
+def _output(shape: tuple[int, ...], out: np.ndarray | None, dtype=np.float32, inputs: tuple = ()) -> np.ndarray:
+    """``out`` itself where the kernel can write it directly: C-contiguous, of the shape and dtype,
+    and sharing no memory with an input (a kernel reads its inputs again after writing output, in
+    its fallbacks); else a new array, which _finish copies into ``out``."""
+    if out is not None and out.flags.c_contiguous and out.shape == shape and out.dtype == dtype \
+            and not any(np.may_share_memory(out, a) for a in inputs):
         return out
     return np.empty(shape, dtype=dtype)
 
@@ -947,7 +951,7 @@ def run_elementwise(span, block, worker: str, code: int, kind: int, arrays: tupl
 def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """f(x) for float32 x, correctly rounded (hard inputs recomputed on the exact path)."""
     kind = KINDS[name]
-    result = _output(x.shape, out)
+    result = _output(x.shape, out, inputs=(x,))
     xf, yf = _flat(x), result.reshape(-1)
     idx = run_elementwise(_forward_span, _forward_block, "forward", kind, kind, (xf, yf))
     if idx is not None:
@@ -960,7 +964,7 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
 def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """grad * f'(x) for float32 inputs, rounded once, correctly."""
     kind = KINDS[name]
-    result = _output(x.shape, out)
+    result = _output(x.shape, out, inputs=(x, grad))
     xf, gf, yf = _flat(x), _flat(_full(grad, x.shape)), result.reshape(-1)
     idx = run_elementwise(_backward_span, _backward_block, "backward", kind, kind, (gf, xf, yf))
     if idx is not None:
@@ -995,7 +999,7 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
     """f(a) * b for x = [a | b] (last axis), float32, rounded once, correctly."""
     kind = KINDS[name]
     half = x.shape[-1] // 2
-    result = _output((*x.shape[:-1], half), out)
+    result = _output((*x.shape[:-1], half), out, inputs=(x,))
     x2, per, n_chunks = _rows(x)
     y2 = result.reshape(x2.shape[0], half)
     counts = _run_chunks(lambda cs, c0, c1: _run(_gated_forward_rows, kind, x2, y2, cs, per, c0, c1), n_chunks,
@@ -1012,7 +1016,7 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     """[grad * b * f'(a) | grad * f(a)] for float32, each rounded once, correctly."""
     kind = KINDS[name]
     half = x.shape[-1] // 2
-    result = _output(x.shape, out)
+    result = _output(x.shape, out, inputs=(x, grad))
     x2, per, n_chunks = _rows(x)
     g2 = _full(grad, (*x.shape[:-1], half)).reshape(x2.shape[0], half)
     y2 = result.reshape(x2.shape)

@@ -320,7 +320,7 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     """f(x) for float16 / bfloat16 x, correctly rounded: a lookup in the table of every pattern's value."""
     fmt = format_code(x.dtype)
     exact, _ = tables(name, x.dtype)
-    result = fast._output(x.shape, out, x.dtype)
+    result = fast._output(x.shape, out, x.dtype, (x,))
     xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
     fast.run_elementwise(_forward_span, _forward_block, "half_forward", fmt, fmt, (exact, xb, yb))
     return fast._finish(result, out)
@@ -330,7 +330,7 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
     """grad * f'(x) for float16 / bfloat16, rounded once, correctly."""
     fmt = format_code(x.dtype)
     _, wide = tables(name, x.dtype)
-    result = fast._output(x.shape, out, x.dtype)
+    result = fast._output(x.shape, out, x.dtype, (x, grad))
     xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
     gb = _bits_view(fast._full(grad, x.shape, x.dtype))
     idx = fast.run_elementwise(_backward_span, _backward_block, "half_backward", fmt, fmt, (wide, gb, xb, yb))
@@ -350,7 +350,7 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
     fmt = format_code(x.dtype)
     _, wide = tables(name, x.dtype)
     half = x.shape[-1] // 2
-    result = fast._output((*x.shape[:-1], half), out, x.dtype)
+    result = fast._output((*x.shape[:-1], half), out, x.dtype, (x,))
     x2, per, n_chunks = _bit_rows(x)
     y2 = result.reshape(x2.shape[0], half).view(np.uint16)
     counts = fast._run_chunks(
@@ -368,7 +368,7 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     fmt = format_code(x.dtype)
     _, wide = tables(name, x.dtype)
     half = x.shape[-1] // 2
-    result = fast._output(x.shape, out, x.dtype)
+    result = fast._output(x.shape, out, x.dtype, (x, grad))
     x2, per, n_chunks = _bit_rows(x)
     g2 = fast._full(grad, (*x.shape[:-1], half), x.dtype).reshape(x2.shape[0], half).view(np.uint16)
     y2 = result.reshape(x2.shape).view(np.uint16)
