@@ -184,34 +184,37 @@ def test_every_chunk_is_run_once_by_the_threads():
     assert len(threads_used) == 2
 
 
-@pytest.mark.parametrize("offset", [0, 3, 1000, 4095])
-def test_hand_outs_of_large_outputs_follow_its_huge_pages(offset, monkeypatch):
-    """Every chunk is handed out once; past the first (short) hand-out each starts at a huge page of
-    the output, so two threads never fault on one page at once."""
+@pytest.mark.parametrize("shape", [((5 << 20) // 4 + 777,), (700, 2500)])
+def test_hand_outs_of_large_outputs_follow_its_huge_pages(shape, monkeypatch):
+    """Every chunk is handed out once, a huge page of output at a time; where chunks tile a page
+    (elementwise outputs), each hand-out past the first (short) one starts at a page, so no two
+    threads fault on one page. Chunks of rows only come close."""
     from gelulab.kernels.cpu import memory
 
     huge = 1 << 21
     monkeypatch.setattr(memory, "huge_page_bytes", lambda: huge)
-    n = (5 << 20) // 4 + 777
-    buf = np.empty(n + offset, dtype=np.float32)
-    out = buf[offset:]
-    n_chunks = fast._n_chunks(n, fast.CHUNK)
-    step, first = fast._hand_outs(n_chunks, 2, out)
-    chunk_bytes = fast.CHUNK * 4
-    assert step * chunk_bytes == huge and -step < first <= 0
-    starts = [max(0, c) for c in range(first, n_chunks, step)]
-    ends = [min(n_chunks, c + step) for c in range(first, n_chunks, step)]
-    covered = np.zeros(n_chunks, dtype=int)
-    for a, b in zip(starts, ends, strict=True):
-        covered[a:b] += 1
-    assert (covered == 1).all()
-    for a in starts[1:]:
-        page_offset = (out.ctypes.data + a * chunk_bytes) % huge
-        assert page_offset < chunk_bytes  # starts within the first chunk of a page
+    size = int(np.prod(shape))
+    buf = np.empty(size + 4096, dtype=np.float32)
+    per = fast.CHUNK if len(shape) == 1 else 3
+    for offset in range(0, 4096, 61):
+        out = buf[offset:offset + size].reshape(shape)
+        n_chunks = fast._n_chunks(shape[0], per)
+        step, first = fast._hand_outs(n_chunks, 2, out)
+        chunk_bytes = per * out.strides[0]
+        assert step == round(huge / chunk_bytes) and -step < first <= 0
+        hand_outs = [(max(0, c), min(n_chunks, c + step)) for c in range(first, n_chunks, step)]
+        covered = np.zeros(n_chunks, dtype=int)
+        for a, b in hand_outs:
+            covered[a:b] += 1
+        assert (covered == 1).all()
+        assert abs(step * chunk_bytes - huge) <= chunk_bytes / 2  # a page of output each
+        if huge % chunk_bytes == 0:  # chunks that tile a page: every hand-out starts at one
+            for a, _ in hand_outs[1:]:
+                assert (out.ctypes.data + a * chunk_bytes) % huge < chunk_bytes
     # small outputs and no huge pages: the plain hand-outs, from chunk 0
-    assert fast._hand_outs(n_chunks, 2, out[:1000])[1] == 0
+    assert fast._hand_outs(n_chunks, 2, buf[:1000])[1] == 0
     monkeypatch.setattr(memory, "huge_page_bytes", lambda: 0)
-    assert fast._hand_outs(n_chunks, 2, out) == (fast.BLOCK_CHUNKS, 0)
+    assert fast._hand_outs(n_chunks, 2, out)[1] == 0
 
 
 def test_a_failing_block_stops_the_call_and_its_workers():
