@@ -41,10 +41,10 @@ def kernels(name: str, x: np.ndarray, g: np.ndarray) -> dict[str, Callable[[], o
         return {"forward": lambda: fast._run(fast._forward_span, kind, x, out),
                 "grad * f'": lambda: fast._run(fast._backward_span, kind, g, x, out)}
     fmt = half.format_code(x.dtype)
-    exact, wide = half.tables(name, x.dtype)
+    exact, products = half.tables(name, x.dtype)
     xb, gb, ob = x.view(np.uint16), g.view(np.uint16), out.view(np.uint16)
     return {"forward": lambda: fast._run(half._forward_span, fmt, exact, xb, ob),
-            "grad * f'": lambda: fast._run(half._backward_span, fmt, wide, gb, xb, ob)}
+            "grad * f'": lambda: fast._run(half._backward_span, fmt, products, gb, xb, ob)}
 
 
 def _as_numpy(t: torch.Tensor) -> np.ndarray:

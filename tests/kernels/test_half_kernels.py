@@ -34,6 +34,28 @@ def test_every_input_forward_and_backward_match_the_reference(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
+@pytest.mark.parametrize("name", fast.FAST_NAMES)
+def test_extreme_gradients_over_every_input_match_the_reference(name, dtype):
+    """grad * f'(x) and f(a) * b with factors at the format's edges (largest finite, smallest
+    subnormal, zeros, NaN) over every pattern: the products of the tails' tagged values, which
+    must round to signed zeros or be left to the exact path. (No infinities: an infinite product
+    sends its whole chunk to the exact path, which would hide the kernel's own results.)"""
+    import ml_dtypes
+
+    info = ml_dtypes.finfo(dtype)
+    edges = np.array([info.max, -info.max, info.smallest_subnormal, -info.smallest_subnormal, 0.0, -0.0,
+                      np.nan, 1.0, 2.0**-8], dtype=np.float64)
+    every = np.arange(1 << 16, dtype=np.uint16).view(dtype)
+    grad = np.random.default_rng(4).choice(edges, every.size).astype(dtype)
+    with np.errstate(all="ignore"):
+        want = reference_path.derivative_times(name, grad, every, 1)
+        want_gated = reference_path.gated_forward(name, every, grad)
+    assert _same_bits(half.derivative_times(name, grad, every), want).all()
+    x = np.concatenate([every.reshape(256, 256), grad.reshape(256, 256)], axis=-1)
+    assert _same_bits(cpu.gated_forward(name, x), want_gated.reshape(256, 256)).all()
+
+
+@pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
 def test_the_kernel_entry_points_route_16_bit_elementwise_ops_here(dtype):
     assert cpu.has_fast_kernel("gelu", dtype) and cpu.has_fast_kernel("swish", dtype)
     x = np.linspace(-6, 6, 3 * (fast._PARALLEL_MIN + 7)).astype(dtype).reshape(3, -1)
@@ -100,22 +122,52 @@ def test_gated_special_values_match_the_reference(name, dtype):
 @pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
 @pytest.mark.parametrize("name", fast.FAST_NAMES)
 def test_tables_agree_with_the_mpmath_oracle(name, dtype):
-    """The forward table is correctly rounded and the wide table's values lie within their bounds,
-    checked against mpmath on sampled patterns (the kernels only read the tables)."""
+    """The forward table is correctly rounded, and each tagged value of the product table lies within
+    the bound its tag gives (what the kernels' rounding test relies on), or is so small that every
+    product of it rounds to a signed zero in the format; checked against mpmath on sampled patterns."""
     import mpmath
 
     from gelulab import reference
 
-    exact, wide = half.tables(name, dtype)
-    assert not exact.flags.writeable and not wide.flags.writeable
-    patterns = np.random.default_rng(5).choice(1 << 16, 120, replace=False).astype(np.uint16)
+    exact, products = half.tables(name, dtype)
+    assert not exact.flags.writeable and not products.flags.writeable
+    assert products.shape == (2, 1 << 16)
+    patterns = np.random.default_rng(5).choice(1 << 16, 160, replace=False).astype(np.uint16)
     x = patterns.view(dtype).astype(np.float64)
-    keep = np.isfinite(x) & (np.abs(x) < 60)  # the clamped tails are covered by the float32 kernel tests
+    keep = np.isfinite(x)
     patterns, x = patterns[keep], x[keep]
-    rounded = np.array(reference.correctly_rounded(name, x, 0, dtype), dtype=dtype)
-    assert _same_bits(exact[patterns].view(dtype), rounded).all()
-    with mpmath.workdps(40):
+    near = np.abs(x) < 60  # the forward's clamped tails are covered by the float32 kernel tests
+    rounded = np.array(reference.correctly_rounded(name, x[near], 0, dtype), dtype=dtype)
+    assert _same_bits(exact[patterns[near]].view(dtype), rounded).all()
+    import ml_dtypes
+
+    info = ml_dtypes.finfo(dtype)
+    largest, vanishing = float(info.max), float(info.smallest_subnormal) / 4
+    with mpmath.workdps(60):
         for k, xv in zip(patterns, x, strict=True):
-            for order, (value, bound) in enumerate([(half.F, half.F_BOUND), (half.D, half.D_BOUND)]):
-                true = reference.evaluate(name, float(xv), order, dps=40)
-                assert abs(mpmath.mpf(float(wide[k, value])) - true) <= wide[k, bound], (name, xv, order)
+            for order, row in enumerate((half.F, half.D)):
+                true = reference.evaluate(name, float(xv), order, dps=60)
+                v = float(products[row, k])
+                t = int(products[row, k:k + 1].view(np.int64)[0]) & ((1 << half.TAG_BITS) - 1)
+                error = abs(mpmath.mpf(v) - true)
+                covered = error <= abs(v) * (2.0 ** (1 - t) - 2.0**-52)
+                tiny = max(abs(v), abs(true)) * largest < vanishing and (v == 0 or mpmath.sign(true) == np.sign(v))
+                assert covered or tiny, (name, xv, order, v, t)
+
+
+def test_tags_cover_the_bounds_they_carry():
+    """A tag's factor covers the value's relative bound plus the slack; an uncovered bound is refused."""
+    values = np.array([1.5, -3.0, 2.0**-1060, 0.0, np.inf, np.nan, 1.0])
+    bounds = np.array([2.0**-47, 2.0**-30 * 3.0, 2.0**-1060, 0.0, np.inf, 0.0, 1.0])
+    tagged = half.tag(values, bounds)
+    t = tagged.view(np.int64) & ((1 << half.TAG_BITS) - 1)
+    factor = 2.0 ** (1 - t[:3].astype(float))
+    assert (factor >= bounds[:3] / np.abs(values[:3])).all()
+    assert (factor <= 4 * (bounds[:3] / np.abs(values[:3]) + 2.0**-42)).all()  # the largest tag that covers
+    assert np.isposinf(tagged[4]) and np.isnan(tagged[5])
+    assert abs(tagged[0] - 1.5) <= 1.5 * 2.0**-44 and t[3] > 40  # an exact zero: the tightest tag
+    assert tagged[6] == 1.0 or abs(tagged[6] - 1.0) <= 2.0**-44
+    with pytest.raises(ValueError, match="no tag covers"):
+        half.tag(np.array([1.0]), np.array([3.0]))
+    with pytest.raises(ValueError, match="no tag covers"):
+        half.tag(np.array([0.0]), np.array([1e-300]))

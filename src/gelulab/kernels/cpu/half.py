@@ -4,9 +4,10 @@ gated forms f(a) * b with their gradients, all by table lookup.
 A 16-bit format has only 65,536 inputs, so each function is tabulated once (on first use, ~10 ms):
 
 * the forward reads the correctly rounded f(x) of the input's pattern (the exact path's values);
-* a product (``grad * f'(x)``, ``f(a) * b`` and the gated gradients) reads the float64 value and
-  error bound of f or f' at the pattern, as the float32 kernels (:mod:`.fast`) evaluate them, forms
-  the product in float64 and rounds it once into the format.
+* a product (``grad * f'(x)``, ``f(a) * b`` and the gated gradients) reads the float64 value of f
+  or f' at the pattern, as the float32 kernels (:mod:`.fast`) evaluate them, with its error bound
+  carried in the value's last bits (:func:`tag`), forms the product in float64 and rounds it once
+  into the format.
 
 numba has no 16-bit float type on the CPU, so the arrays are read and written as their uint16 bit
 patterns and the conversions are done on the bits:
@@ -18,11 +19,12 @@ patterns and the conversions are done on the bits:
   clamping the binade at the format's smallest normal one, overflow to inf past the largest
   finite value, and the bits are assembled from the rounded value.
 
-Rounding test of a product: the float64 value y, within ``bound`` of the true value, rounds like
-it unless a rounding midpoint lies within ``bound``; the nearest midpoint is at ``h - |y - r|``
-(r: y rounded, h: half the format's spacing there). A 16-bit spacing is ~2^38 times the bound, so
-flagged inputs are rare (exact ties are the usual ones); a flagged chunk is recomputed whole on
-the exact path.
+Rounding test of a product: the float64 value y, within ``bound`` (|y| times the tag's factor) of
+the true value, rounds like it unless a rounding midpoint lies within ``bound``; the nearest
+midpoint is at ``h - |y - r|`` (r: y rounded, h: half the format's spacing there). A 16-bit
+spacing is 2^30 times the bound or more (a tag covers at least 2^-42 of the value), so flagged
+inputs are rare (exact ties are the usual ones); a flagged chunk is recomputed whole on the exact
+path.
 """
 
 from __future__ import annotations
@@ -109,28 +111,77 @@ def _store(fmt, y, bound):
 
 # --- tables ----------------------------------------------------------------------------------------
 # A 16-bit format has 65,536 patterns: f of each, correctly rounded, is one table (128 KiB), and the
-# products (grad * f'(x), f(a) * b) take the float64 value and error bound of f and f' of each
-# pattern from another (2 MiB), filled by the float32 kernels' own float64 evaluation. A lookup
-# replaces ~60 operations per element; the results are the same bit for bit.
+# products (grad * f'(x), f(a) * b) take the float64 value of f and f' of each pattern from another
+# (two rows of 512 KiB), filled by the float32 kernels' own float64 evaluation. A lookup replaces
+# ~60 operations per element; the results are the same bit for bit.
+#
+# Each value's error bound travels in its own last bits: one load per element, not two (a loop
+# that reads a value and its bound from the table and stores both takes ~1.1 ns per element here,
+# one that reads and stores one value 0.3 ns).
 
-#: Columns of the wide table: f, its bound, f', its bound (float64, as the float32 kernels evaluate them).
-F, F_BOUND, D, D_BOUND = range(4)
+#: Rows of the product table: f and f' (float64, as the float32 kernels evaluate them, tagged).
+F, D = 0, 1
 _PATTERNS = 1 << 16
+#: Low bits of each product-table value that carry its tag t: the value lies within |value| times
+#: 2^(1 - t) - 2^-52 of the true one (so a product y = s * value, rounded once, lies within
+#: |y| 2^(1 - t) of s times the true value).
+TAG_BITS = 8
+_TAG_MASK = (1 << TAG_BITS) - 1
+#: What a tag covers beyond the value's own relative bound: the tag bits themselves (at most
+#: 2^-44 of the value) and the product's rounding (2^-53), with room.
+_TAG_SLACK = 2.0**-42
+
+
+def tag(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """float64 values with their last TAG_BITS bits replaced by the tag of their error bounds.
+
+    The tag is the largest t with 2^(1 - t) >= bound / |value| (1 + 2^-40) + 2^-42: t = 0 covers a
+    bound up to about the value itself (the kernels' values past their clamps, where the true one
+    lies between the value and 0), t = 43 the tightest bounds. NaN and infinite values are left as
+    they are (an infinity's tag reads 0; its products are undecided or NaN, as they should be).
+    A finite value whose bound no tag covers (zero with a nonzero bound, or a bound over the
+    value) is an error in the kernels' bounds.
+
+    A subnormal value (a derivative past the clamp, ~1e-316) can lose most of its digits to the
+    tag; every product of it still rounds to a signed zero in a 16-bit format, as the true one does.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    b = np.asarray(bounds, dtype=np.float64)
+    finite = np.isfinite(v)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(b == 0, 0.0, b / np.abs(v))
+        need = relative * (1 + 2.0**-40) + _TAG_SLACK
+        t = np.clip(np.floor(1 - np.log2(need)), 0, _TAG_MASK)
+    uncovered = finite & ~(np.exp2(1 - t) >= need)
+    if uncovered.any():
+        k = int(np.flatnonzero(uncovered)[0])
+        raise ValueError(f"no tag covers the bound {b.flat[k]!r} of the value {v.flat[k]!r}")
+    bits = v.view(np.int64)
+    t = np.where(finite, t, 0).astype(np.int64)
+    tagged = np.where(finite, (bits & ~np.int64(_TAG_MASK)) | t, bits)
+    return tagged.view(np.float64)
+
+
+@njit(inline="always", **_OPTS)
+def _tag_factor(v):
+    """2^(1 - t) for the tag t in a product-table value's last bits."""
+    t = np.float64(v).view(np.int64) & _TAG_MASK
+    return np.int64((1024 - t) << 52).view(np.float64)
 
 
 @functools.cache
 def tables(name: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(exact, wide) for an activation with a compiled kernel and a 16-bit dtype: f of every pattern
-    correctly rounded (uint16 patterns, by the exact path), and the float64 value and bound of f and
-    f' of every pattern (65,536 x 4, columns F, F_BOUND, D, D_BOUND). Built on first use (~10 ms)."""
+    """(exact, products) for an activation with a compiled kernel and a 16-bit dtype: f of every
+    pattern correctly rounded (uint16 patterns, by the exact path), and the tagged float64 values
+    of f and f' of every pattern (2 x 65,536, rows F and D). Built on first use (~10 ms)."""
     x = np.arange(_PATTERNS, dtype=np.uint16).view(dtype)
     x32 = x.astype(np.float32)  # exact: every 16-bit value is a float32
-    wide = np.empty((_PATTERNS, 4))
-    wide[:, F], wide[:, F_BOUND] = fast.float64_values(name, x32, 0)
-    wide[:, D], wide[:, D_BOUND] = fast.float64_values(name, x32, 1)
+    products = np.empty((2, _PATTERNS))
+    products[F] = tag(*fast.float64_values(name, x32, 0))
+    products[D] = tag(*fast.float64_values(name, x32, 1))
     exact = np.ascontiguousarray(reference_path.forward(name, x)).view(np.uint16)
-    exact.flags.writeable = wide.flags.writeable = False  # shared by every call
-    return exact, wide
+    exact.flags.writeable = products.flags.writeable = False  # shared by every call
+    return exact, products
 
 
 # --- drivers: fmt is a compile-time literal (the decoding and rounding differ by format) -----------
@@ -155,50 +206,77 @@ def _forward_block(fmt, exact, x, out, counts, c0, c1):
 
 
 @njit(inline="always", **_OPTS)
-def _gather(wide, column, x, scratch, row):
-    """scratch[row], scratch[row + 1] = the columns ``column``, ``column + 1`` of the table at x's
-    patterns. A pass of its own: a loop with the lookups in it is not vectorised (gathers), and
-    the rounding that follows is ~5x slower unvectorised (measured: 4.6 ns per element in one
-    loop, 1.9 ns in two)."""
+def _gather(products, row, x, scratch):
+    """scratch = the row of the product table at x's patterns. A pass of its own: a loop with the
+    lookups in it is not vectorised (gathers), and the rounding that follows is ~5x slower
+    unvectorised (measured: 4.6 ns per element in one loop, 1.9 ns in two)."""
     for i in range(x.size):
-        k = np.int64(x[i])
-        scratch[row, i] = wide[k, column]
-        scratch[row + 1, i] = wide[k, column + 1]
+        scratch[i] = products[row, np.int64(x[i])]
 
 
 @njit(inline="always", **_OPTS)
-def _scaled(fmt, wide, column, s, x, out, scratch):
-    """s * f(x) (column F) or s * f'(x) (column D), rounded once: grad * f'(x) for a backward,
-    f(a) * b for a gated forward. The count of undecided roundings. scratch: 2 x len(x) floats."""
-    _gather(wide, column, x, scratch, 0)
+def _scaled(fmt, products, row, s, x, out, scratch):
+    """s * f(x) (row F) or s * f'(x) (row D), rounded once: grad * f'(x) for a backward, f(a) * b
+    for a gated forward. The count of undecided roundings. scratch: len(x) floats."""
+    _gather(products, row, x, scratch)
     hard = 0
     for i in range(x.size):
-        si = _load(fmt, s[i])
-        out[i], h = _store(fmt, si * scratch[0, i], abs(si) * scratch[1, i])
+        v = scratch[i]
+        y = _load(fmt, s[i]) * v
+        out[i], h = _store(fmt, y, abs(y) * _tag_factor(v))
         hard += h
     return hard
 
 
 @njit(**_OPTS)
-def _backward_span(fmt, wide, g, x, out):
+def _backward_span(fmt, products, g, x, out):
     literally(fmt)
     _wide_vectors()
-    return _scaled(fmt, wide, D, g, x, out, np.empty((2, x.size)))
+    return _scaled(fmt, products, D, g, x, out, np.empty(x.size))
 
 
 @njit(**_OPTS)
-def _backward_block(fmt, wide, g, x, out, counts, c0, c1):
+def _backward_block(fmt, products, g, x, out, counts, c0, c1):
     literally(fmt)
     _wide_vectors()
     for c in range(c0, c1):
         a = c * fast.CHUNK
         b = min(x.size, a + fast.CHUNK)
-        counts[c] = _backward_span(fmt, wide, g[a:b], x[a:b], out[a:b])
+        counts[c] = _backward_span(fmt, products, g[a:b], x[a:b], out[a:b])
 
 
 @njit(**_OPTS)
-def _gated_forward_rows(fmt, wide, x, out, counts, rows_per_chunk, c0, c1):
+def _gated_forward_rows(fmt, products, x, out, counts, rows_per_chunk, c0, c1):
     """Row chunks c0..c1 of x = [a | b]: f(a) * b into out, hard counts into counts."""
+    literally(fmt)
+    _wide_vectors()
+    n = x.shape[1] // 2
+    scratch = np.empty(n)
+    for c in range(c0, c1):
+        hard = 0
+        for r in range(c * rows_per_chunk, min(x.shape[0], (c + 1) * rows_per_chunk)):
+            hard += _scaled(fmt, products, F, x[r, n:], x[r, :n], out[r], scratch)
+        counts[c] = hard
+
+
+@njit(inline="always", **_OPTS)
+def _gated_backward_row(fmt, products, g, a, b, out_a, out_b, scratch):
+    _gather(products, F, a, scratch[0])
+    _gather(products, D, a, scratch[1])
+    hard = 0
+    for j in range(a.size):
+        gj, bj = _load(fmt, g[j]), _load(fmt, b[j])
+        fa, d = scratch[0, j], scratch[1, j]
+        gb = gj * bj  # exact: two 16-bit significands fit in float64's
+        ya, yb = gb * d, gj * fa
+        out_a[j], ha = _store(fmt, ya, abs(ya) * _tag_factor(d))
+        out_b[j], hb = _store(fmt, yb, abs(yb) * _tag_factor(fa))
+        hard += ha | hb
+    return hard
+
+
+@njit(**_OPTS)
+def _gated_backward_rows(fmt, products, g, x, out, counts, rows_per_chunk, c0, c1):
     literally(fmt)
     _wide_vectors()
     n = x.shape[1] // 2
@@ -206,34 +284,7 @@ def _gated_forward_rows(fmt, wide, x, out, counts, rows_per_chunk, c0, c1):
     for c in range(c0, c1):
         hard = 0
         for r in range(c * rows_per_chunk, min(x.shape[0], (c + 1) * rows_per_chunk)):
-            hard += _scaled(fmt, wide, F, x[r, n:], x[r, :n], out[r], scratch)
-        counts[c] = hard
-
-
-@njit(inline="always", **_OPTS)
-def _gated_backward_row(fmt, wide, g, a, b, out_a, out_b, scratch):
-    _gather(wide, F, a, scratch, 0)
-    _gather(wide, D, a, scratch, 2)
-    hard = 0
-    for j in range(a.size):
-        gj, bj = _load(fmt, g[j]), _load(fmt, b[j])
-        gb = gj * bj  # exact: two 16-bit significands fit in float64's
-        out_a[j], ha = _store(fmt, gb * scratch[2, j], abs(gb) * scratch[3, j])
-        out_b[j], hb = _store(fmt, gj * scratch[0, j], abs(gj) * scratch[1, j])
-        hard += ha | hb
-    return hard
-
-
-@njit(**_OPTS)
-def _gated_backward_rows(fmt, wide, g, x, out, counts, rows_per_chunk, c0, c1):
-    literally(fmt)
-    _wide_vectors()
-    n = x.shape[1] // 2
-    scratch = np.empty((4, n))
-    for c in range(c0, c1):
-        hard = 0
-        for r in range(c * rows_per_chunk, min(x.shape[0], (c + 1) * rows_per_chunk)):
-            hard += _gated_backward_row(fmt, wide, g[r], x[r, :n], x[r, n:], out[r, :n], out[r, n:], scratch)
+            hard += _gated_backward_row(fmt, products, g[r], x[r, :n], x[r, n:], out[r, :n], out[r, n:], scratch)
         counts[c] = hard
 
 
@@ -258,39 +309,39 @@ def _forward_worker(data):
 def _backward_worker(data):
     a = carray(_pointer(data, types.int64), 10)
     counts = carray(_pointer(a[4], types.int64), a[1])
-    wide = carray(_pointer(a[5], types.float64), (_PATTERNS, 4))
+    products = carray(_pointer(a[5], types.float64), (2, _PATTERNS))
     g = carray(_pointer(a[6], types.uint16), a[9])
     x = carray(_pointer(a[7], types.uint16), a[9])
     out = carray(_pointer(a[8], types.uint16), a[9])
     c0, c1 = _next_block(data, a)
     while c0 < a[1]:
         if a[3] == F16:
-            _backward_block(F16, wide, g, x, out, counts, c0, c1)
+            _backward_block(F16, products, g, x, out, counts, c0, c1)
         else:
-            _backward_block(BF16, wide, g, x, out, counts, c0, c1)
+            _backward_block(BF16, products, g, x, out, counts, c0, c1)
         c0, c1 = _next_block(data, a)
 
 
 def _gated_forward_worker(data):
     a = carray(_pointer(data, types.int64), 11)
     counts = carray(_pointer(a[4], types.int64), a[1])
-    wide = carray(_pointer(a[5], types.float64), (_PATTERNS, 4))
+    products = carray(_pointer(a[5], types.float64), (2, _PATTERNS))
     rows, half, per = a[8], a[9], a[10]
     x = carray(_pointer(a[6], types.uint16), (rows, 2 * half))
     out = carray(_pointer(a[7], types.uint16), (rows, half))
     c0, c1 = _next_block(data, a)
     while c0 < a[1]:
         if a[3] == F16:
-            _gated_forward_rows(F16, wide, x, out, counts, per, c0, c1)
+            _gated_forward_rows(F16, products, x, out, counts, per, c0, c1)
         else:
-            _gated_forward_rows(BF16, wide, x, out, counts, per, c0, c1)
+            _gated_forward_rows(BF16, products, x, out, counts, per, c0, c1)
         c0, c1 = _next_block(data, a)
 
 
 def _gated_backward_worker(data):
     a = carray(_pointer(data, types.int64), 12)
     counts = carray(_pointer(a[4], types.int64), a[1])
-    wide = carray(_pointer(a[5], types.float64), (_PATTERNS, 4))
+    products = carray(_pointer(a[5], types.float64), (2, _PATTERNS))
     rows, half, per = a[9], a[10], a[11]
     g = carray(_pointer(a[6], types.uint16), (rows, half))
     x = carray(_pointer(a[7], types.uint16), (rows, 2 * half))
@@ -298,9 +349,9 @@ def _gated_backward_worker(data):
     c0, c1 = _next_block(data, a)
     while c0 < a[1]:
         if a[3] == F16:
-            _gated_backward_rows(F16, wide, g, x, out, counts, per, c0, c1)
+            _gated_backward_rows(F16, products, g, x, out, counts, per, c0, c1)
         else:
-            _gated_backward_rows(BF16, wide, g, x, out, counts, per, c0, c1)
+            _gated_backward_rows(BF16, products, g, x, out, counts, per, c0, c1)
         c0, c1 = _next_block(data, a)
 
 
@@ -329,11 +380,11 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
 def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """grad * f'(x) for float16 / bfloat16, rounded once, correctly."""
     fmt = format_code(x.dtype)
-    _, wide = tables(name, x.dtype)
+    _, products = tables(name, x.dtype)
     result = fast._output(x.shape, out, x.dtype, (x, grad))
     xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
     gb = _bits_view(fast._full(grad, x.shape, x.dtype))
-    idx = fast.run_elementwise(_backward_span, _backward_block, "half_backward", fmt, fmt, (wide, gb, xb, yb))
+    idx = fast.run_elementwise(_backward_span, _backward_block, "half_backward", fmt, fmt, (products, gb, xb, yb))
     if idx is not None:
         yb[idx] = reference_path.derivative_times(name, gb[idx].view(x.dtype), xb[idx].view(x.dtype), 1) \
             .view(np.uint16)
@@ -348,14 +399,14 @@ def _bit_rows(x: np.ndarray) -> tuple[np.ndarray, int, int]:
 def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """f(a) * b for x = [a | b] (last axis) in float16 / bfloat16, rounded once, correctly."""
     fmt = format_code(x.dtype)
-    _, wide = tables(name, x.dtype)
+    _, products = tables(name, x.dtype)
     half = x.shape[-1] // 2
     result = fast._output((*x.shape[:-1], half), out, x.dtype, (x,))
     x2, per, n_chunks = _bit_rows(x)
     y2 = result.reshape(x2.shape[0], half).view(np.uint16)
     counts = fast._run_chunks(
-        lambda cs, c0, c1: fast._run(_gated_forward_rows, fmt, wide, x2, y2, cs, per, c0, c1), n_chunks, x.size,
-        ("half_gated_forward", fmt, (wide, x2, y2), (x2.shape[0], half, per)))
+        lambda cs, c0, c1: fast._run(_gated_forward_rows, fmt, products, x2, y2, cs, per, c0, c1), n_chunks, x.size,
+        ("half_gated_forward", fmt, (products, x2, y2), (x2.shape[0], half, per)))
     if np.count_nonzero(counts):
         r = fast._flagged(counts, per, x2.shape[0])
         a, b = x2[r, :half].view(x.dtype), x2[r, half:].view(x.dtype)
@@ -366,15 +417,15 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
 def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """[grad * b * f'(a) | grad * f(a)] in float16 / bfloat16, each rounded once, correctly."""
     fmt = format_code(x.dtype)
-    _, wide = tables(name, x.dtype)
+    _, products = tables(name, x.dtype)
     half = x.shape[-1] // 2
     result = fast._output(x.shape, out, x.dtype, (x, grad))
     x2, per, n_chunks = _bit_rows(x)
     g2 = fast._full(grad, (*x.shape[:-1], half), x.dtype).reshape(x2.shape[0], half).view(np.uint16)
     y2 = result.reshape(x2.shape).view(np.uint16)
     counts = fast._run_chunks(
-        lambda cs, c0, c1: fast._run(_gated_backward_rows, fmt, wide, g2, x2, y2, cs, per, c0, c1), n_chunks,
-        x.size, ("half_gated_backward", fmt, (wide, g2, x2, y2), (x2.shape[0], half, per)))
+        lambda cs, c0, c1: fast._run(_gated_backward_rows, fmt, products, g2, x2, y2, cs, per, c0, c1), n_chunks,
+        x.size, ("half_gated_backward", fmt, (products, g2, x2, y2), (x2.shape[0], half, per)))
     if np.count_nonzero(counts):
         r = fast._flagged(counts, per, x2.shape[0])
         ga, gb = reference_path.gated_backward(name, g2[r].view(x.dtype), x2[r, :half].view(x.dtype),
