@@ -90,8 +90,8 @@ def _bits(fmt, y, r):
     if fmt == BF16:
         v = _select(r > _BF16_MAX, _INF, r)
         return np.uint16((np.int64(np.float32(v).view(np.uint32)) >> 16) | (sign << 15))
-    rb = np.float64(r).view(np.int64)
-    normal = ((((rb >> 52) & 0x7FF) - 1008) << 10) | ((rb >> 42) & 0x3FF)
+    # r >= 0 sits on the format's grid: its exponent and top 10 mantissa bits, rebiased, are the pattern
+    normal = (np.float64(r).view(np.int64) >> 42) - (1008 << 10)
     tiny = np.int64(min(r, 1.0) * 2.0**24)
     b = _select(r >= 2.0**-14, normal, tiny)
     b = _select(r > _F16_MAX, np.int64(0x7C00), b)
