@@ -116,6 +116,33 @@ def test_gated_kernels_equal_the_exact_path(name):
     assert _bits_equal(fast.gated_backward(name, g, x), np.concatenate([ga, gb], axis=1)).all()
 
 
+@pytest.mark.parametrize("name", FAST)
+def test_blocks_with_few_or_many_inputs_outside_the_core(name):
+    """Core blocks with 0..FEW + 2 inputs past |x| = 3.5 (computed one by one up to FEW, by the erfc
+    form over the block beyond), at the block's ends and inside, each output bit for bit the exact
+    path's: forward, grad * f'(x), and both gated forms (one block per row)."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for k in range(fast.FEW + 3):
+        for where in ("start", "end", "spread"):
+            row = rng.uniform(-3.0, 3.0, fast.BLOCK)
+            at = {"start": np.arange(k), "end": fast.BLOCK - 1 - np.arange(k),
+                  "spread": rng.choice(fast.BLOCK, k, replace=False)}[where]
+            row[at] = rng.choice([-1, 1], k) * rng.uniform(3.6, 40.0, k)
+            rows.append(row)
+    a = np.array(rows, dtype=np.float32)
+    b = rng.standard_normal(a.shape).astype(np.float32)
+    g = rng.standard_normal(a.shape).astype(np.float32)
+    x = a.reshape(-1)
+    assert _bits_equal(fast.forward(name, x), reference_path.forward(name, x)).all()
+    want = reference_path.derivative_times(name, g.reshape(-1), x, 1)
+    assert _bits_equal(fast.derivative_times(name, g.reshape(-1), x), want).all()
+    ab = np.concatenate([a, b], axis=1)
+    assert _bits_equal(fast.gated_forward(name, ab), reference_path.gated_forward(name, a, b)).all()
+    ga, gb = reference_path.gated_backward(name, g, a, b)
+    assert _bits_equal(fast.gated_backward(name, g, ab), np.concatenate([ga, gb], axis=1)).all()
+
+
 def test_other_dtypes_and_activations_take_the_reference_path():
     assert cpu.has_fast_kernel("gelu", np.float32) and cpu.has_fast_kernel("swish", np.float32)
     assert not cpu.has_fast_kernel("gelu", np.float64) and not cpu.has_fast_kernel("mish", np.float32)

@@ -4,11 +4,13 @@ Method (CORE-MATH's, in miniature):
 
 1. each float32 input is widened to float64 and the function is evaluated there with
    branch-free polynomials, so the loop vectorises (no libm call, no table gathers) and runs on
-   every core (threads). Blocks of :data:`BLOCK` elements that all lie in [-3.5, 3.5] (nearly
-   every block of typical activations) take the core form of :mod:`gelulab.functions.fast_core`,
-   one polynomial in x^2; other blocks, and a core block with an undecided rounding, take the
-   general form: :mod:`gelulab.functions.fast_erfc` (Gaussian tail, exponential) for GELU, the
-   exponential and a division for the sigmoid forms, valid everywhere;
+   every core (threads). Every block of :data:`BLOCK` elements first takes the core form of
+   :mod:`gelulab.functions.fast_core`, one polynomial in x^2, valid in [-3.5, 3.5] (where nearly
+   every input of typical activations lies). Its inputs outside that range, when there are at
+   most :data:`FEW`, are then computed one by one by the general form; a block with more of them,
+   or with a rounding the core form leaves undecided, takes the general form as a whole:
+   :mod:`gelulab.functions.fast_erfc` (Gaussian tail, exponential) for GELU, the exponential and a
+   division for the sigmoid forms, valid everywhere;
 2. the float64 value is rounded once to float32;
 3. a cheap rounding test asks whether the float64 value lies within the kernel's error bound of
    a float32 rounding boundary (a midpoint between two floats). Only then could the rounding be
@@ -390,34 +392,93 @@ def _undecided(y, bound):
 
 
 @njit(inline="always", **_OPTS)
-def _forward_part(kind, core, x, out):
-    """f over x (the core form or the erfc form): values into out; the count of undecided roundings
-    (for the core form, NaN values too)."""
-    hard = 0
+def _forward_core(kind, x, out):
+    """f over x by the core form: values into out; (whether any rounding is undecided or any value
+    NaN, whether any input lies outside the core). Flags are or-ed, not counted: one mask
+    operation per vector instead of two."""
+    undecided = outside = False
     for i in range(x.size):
         xi = np.float64(x[i])
-        if core:
-            y, bound = _core_value(kind, xi)
-            hard += _undecided(y, bound) | _outside_core(xi)
-        else:
-            y, bound = _value(kind, xi)
-            hard += _is_hard(y, bound)
+        y, bound = _core_value(kind, xi)
+        undecided |= _undecided(y, bound)
+        outside |= _outside_core(xi)
+        out[i] = np.float32(y)
+    return undecided, outside
+
+
+@njit(inline="always", **_OPTS)
+def _forward_general(kind, x, out):
+    """f over x by the erfc form: values into out; the count of undecided roundings."""
+    hard = 0
+    for i in range(x.size):
+        y, bound = _value(kind, np.float64(x[i]))
+        hard += _is_hard(y, bound)
         out[i] = np.float32(y)
     return hard
 
 
 @njit(**_OPTS)
+def _value_at(kind, x):
+    """The erfc form of f at one input. Not inlined: the call keeps the loop around it scalar, so
+    it computes only the inputs it picks."""
+    literally(kind)
+    _wide_vectors()
+    return _value(kind, x)
+
+
+@njit(**_OPTS)
+def _slope_at(kind, x):
+    """The erfc form of f' at one input (see _value_at)."""
+    literally(kind)
+    _wide_vectors()
+    return _slope(kind, x)
+
+
+#: A core block with at most this many inputs outside the core computes them one by one; with more, it
+#: takes the erfc form as a whole (one scalar evaluation costs about as much as 1/8 of a vector pass).
+FEW = 4
+
+
+@njit(inline="always", **_OPTS)
+def _few_outside(x):
+    """Whether at most FEW inputs of x lie outside the core."""
+    n = 0
+    for i in range(x.size):
+        n += _outside_core(np.float64(x[i]))
+    return n <= FEW
+
+
+@njit(inline="always", **_OPTS)
+def _forward_outliers(kind, x, out):
+    """f by the erfc form at the inputs of x outside the core only; the count of undecided roundings.
+    A block of typical data with one input past 3.5 (3% of standard normal blocks of 64) costs one
+    scalar evaluation, not a second pass over the block."""
+    hard = 0
+    for i in range(x.size):
+        xi = np.float64(x[i])
+        if _outside_core(xi):
+            y, bound = _value_at(kind, xi)
+            hard += _is_hard(y, bound)
+            out[i] = np.float32(y)
+    return hard
+
+
+@njit(**_OPTS)
 def _forward_span(kind, x, out):
-    """x in blocks: the core form where a block lies in the core and decides every rounding, else the
-    erfc form; the count of roundings the erfc form leaves undecided."""
+    """x in blocks: the core form, then the erfc form at the block's inputs outside the core, or over
+    the whole block where the core form left a rounding undecided; the count of roundings the erfc
+    form leaves undecided."""
     literally(kind)
     _wide_vectors()
     hard = 0
     for s in range(0, x.size, BLOCK):
         n = min(BLOCK, x.size - s)
         xs, ys = _part(x, s, n), _part(out, s, n)
-        if _forward_part(kind, True, xs, ys):
-            hard += _forward_part(kind, False, xs, ys)
+        undecided, outside = _forward_core(kind, xs, ys)
+        if undecided or (outside and not _few_outside(xs)):
+            hard += _forward_general(kind, xs, ys)
+        elif outside:
+            hard += _forward_outliers(kind, xs, ys)
     return hard
 
 
@@ -433,21 +494,60 @@ def _forward_block(kind, x, out, counts, c0, c1):
 
 
 @njit(inline="always", **_OPTS)
-def _scaled_part(kind, core, order, s, x, out):
-    """s * f(x) (order 0) or s * f'(x) (order 1) over x, rounded once, with the core form or the erfc
-    form: grad * f'(x) for a backward, f(a) * b for a gated forward. The count of undecided roundings."""
+def _scaled_core(kind, order, s, x, out):
+    """s * f(x) (order 0) or s * f'(x) (order 1) over x by the core form, rounded once: grad * f'(x)
+    for a backward, f(a) * b for a gated forward. Flags as _forward_core."""
+    undecided = outside = False
+    for i in range(x.size):
+        si, xi = np.float64(s[i]), np.float64(x[i])
+        v, bound = _core_value(kind, xi) if order == 0 else _core_slope(kind, xi)
+        y = si * v
+        undecided |= _undecided(y, abs(si) * bound)
+        outside |= _outside_core(xi)
+        out[i] = np.float32(y)
+    return undecided, outside
+
+
+@njit(inline="always", **_OPTS)
+def _scaled_general(kind, order, s, x, out):
+    """The same by the erfc form; the count of undecided roundings."""
     hard = 0
     for i in range(x.size):
         si, xi = np.float64(s[i]), np.float64(x[i])
-        if core:
-            v, bound = _core_value(kind, xi) if order == 0 else _core_slope(kind, xi)
-            y = si * v
-            hard += _undecided(y, abs(si) * bound) | _outside_core(xi)
-        else:
-            v, bound = _value(kind, xi) if order == 0 else _slope(kind, xi)
+        v, bound = _value(kind, xi) if order == 0 else _slope(kind, xi)
+        y = si * v
+        hard += _is_hard(y, abs(si) * bound)
+        out[i] = np.float32(y)
+    return hard
+
+
+@njit(inline="always", **_OPTS)
+def _scaled_outliers(kind, order, s, x, out):
+    """The same by the erfc form at the inputs outside the core only (see _forward_outliers)."""
+    hard = 0
+    for i in range(x.size):
+        xi = np.float64(x[i])
+        if _outside_core(xi):
+            v, bound = _value_at(kind, xi) if order == 0 else _slope_at(kind, xi)
+            si = np.float64(s[i])
             y = si * v
             hard += _is_hard(y, abs(si) * bound)
-        out[i] = np.float32(y)
+            out[i] = np.float32(y)
+    return hard
+
+
+@njit(inline="always", **_OPTS)
+def _scaled_blocks(kind, order, s, x, out):
+    """s * f(x) or s * f'(x) over contiguous arrays in blocks, like _forward_span."""
+    hard = 0
+    for b in range(0, x.size, BLOCK):
+        n = min(BLOCK, x.size - b)
+        ss, xs, ys = _part(s, b, n), _part(x, b, n), _part(out, b, n)
+        undecided, outside = _scaled_core(kind, order, ss, xs, ys)
+        if undecided or (outside and not _few_outside(xs)):
+            hard += _scaled_general(kind, order, ss, xs, ys)
+        elif outside:
+            hard += _scaled_outliers(kind, order, ss, xs, ys)
     return hard
 
 
@@ -456,13 +556,7 @@ def _backward_span(kind, g, x, out):
     """grad * f'(x) in blocks, like _forward_span."""
     literally(kind)
     _wide_vectors()
-    hard = 0
-    for s in range(0, x.size, BLOCK):
-        n = min(BLOCK, x.size - s)
-        gs, xs, ys = _part(g, s, n), _part(x, s, n), _part(out, s, n)
-        if _scaled_part(kind, True, 1, gs, xs, ys):
-            hard += _scaled_part(kind, False, 1, gs, xs, ys)
-    return hard
+    return _scaled_blocks(kind, 1, g, x, out)
 
 
 @njit(**_OPTS)
@@ -480,14 +574,7 @@ def _gated_forward_row(kind, a, b, out):
     """f(a) * b in blocks, like _forward_span (a, b and out: contiguous rows)."""
     literally(kind)
     _wide_vectors()
-    a, b, out = _part(a, 0, a.size), _part(b, 0, b.size), _part(out, 0, out.size)
-    hard = 0
-    for s in range(0, a.size, BLOCK):
-        n = min(BLOCK, a.size - s)
-        aa, bb, yy = _part(a, s, n), _part(b, s, n), _part(out, s, n)
-        if _scaled_part(kind, True, 0, bb, aa, yy):
-            hard += _scaled_part(kind, False, 0, bb, aa, yy)
-    return hard
+    return _scaled_blocks(kind, 0, _part(b, 0, b.size), _part(a, 0, a.size), _part(out, 0, out.size))
 
 
 @njit(**_OPTS)
@@ -504,25 +591,39 @@ def _gated_forward_rows(kind, x, out, counts, rows_per_chunk, c0, c1):
 
 
 @njit(inline="always", **_OPTS)
-def _gated_backward_part(kind, core, g, a, b, out_a, out_b):
-    """[grad * b * f'(a) | grad * f(a)] over one stretch of a row; undecided count."""
-    hard = 0
+def _gated_backward_core(kind, g, a, b, out_a, out_b):
+    """[grad * b * f'(a) | grad * f(a)] over one stretch of a row by the core form; flags as
+    _forward_core."""
+    undecided = outside = False
     for j in range(a.size):
         gi, aj, bj = np.float64(g[j]), np.float64(a[j]), np.float64(b[j])
         gb = gi * bj  # exact: two float32 significands fit in float64's
-        if core:
-            fa, fbound = _core_value(kind, aj)
-            d, dbound = _core_slope(kind, aj)
-            ya, yb = gb * d, gi * fa
-            hard += _undecided(ya, abs(gb) * dbound) | _undecided(yb, abs(gi) * fbound) | _outside_core(aj)
-        else:
-            fa, fbound = _value(kind, aj)
-            d, dbound = _slope(kind, aj)
-            ya, yb = gb * d, gi * fa
-            hard += _is_hard(ya, abs(gb) * dbound) | _is_hard(yb, abs(gi) * fbound)
+        fa, fbound = _core_value(kind, aj)
+        d, dbound = _core_slope(kind, aj)
+        ya, yb = gb * d, gi * fa
+        undecided |= _undecided(ya, abs(gb) * dbound) | _undecided(yb, abs(gi) * fbound)
+        outside |= _outside_core(aj)
         out_a[j] = np.float32(ya)
         out_b[j] = np.float32(yb)
-    return hard
+    return undecided, outside
+
+
+@njit(inline="always", **_OPTS)
+def _gated_backward_one(kind, general, j, g, a, b, out_a, out_b):
+    """Element j of [grad * b * f'(a) | grad * f(a)] by the erfc form (inlined, or through the calls
+    of _value_at and _slope_at); whether a rounding is undecided."""
+    gi, aj, bj = np.float64(g[j]), np.float64(a[j]), np.float64(b[j])
+    gb = gi * bj
+    if general:
+        fa, fbound = _value(kind, aj)
+        d, dbound = _slope(kind, aj)
+    else:
+        fa, fbound = _value_at(kind, aj)
+        d, dbound = _slope_at(kind, aj)
+    ya, yb = gb * d, gi * fa
+    out_a[j] = np.float32(ya)
+    out_b[j] = np.float32(yb)
+    return _is_hard(ya, abs(gb) * dbound) | _is_hard(yb, abs(gi) * fbound)
 
 
 @njit(**_OPTS)
@@ -536,8 +637,14 @@ def _gated_backward_row(kind, g, a, b, out_a, out_b):
         n = min(BLOCK, a.size - s)
         gg, aa, bb = _part(g, s, n), _part(a, s, n), _part(b, s, n)
         ya, yb = _part(out_a, s, n), _part(out_b, s, n)
-        if _gated_backward_part(kind, True, gg, aa, bb, ya, yb):
-            hard += _gated_backward_part(kind, False, gg, aa, bb, ya, yb)
+        undecided, outside = _gated_backward_core(kind, gg, aa, bb, ya, yb)
+        if undecided or (outside and not _few_outside(aa)):
+            for j in range(n):
+                hard += _gated_backward_one(kind, True, j, gg, aa, bb, ya, yb)
+        elif outside:
+            for j in range(n):
+                if _outside_core(np.float64(aa[j])):
+                    hard += _gated_backward_one(kind, False, j, gg, aa, bb, ya, yb)
     return hard
 
 
