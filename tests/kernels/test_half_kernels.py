@@ -55,6 +55,51 @@ def test_extreme_gradients_over_every_input_match_the_reference(name, dtype):
     assert _same_bits(cpu.gated_forward(name, x), want_gated.reshape(256, 256)).all()
 
 
+def test_float16_conversions_by_bits_and_by_the_cpu_agree_with_numpy():
+    """float16 in and out by bit operations (the path of CPUs without AVX512-FP16) and, where the CPU
+    has it, by its own conversions: every pattern decodes to NumPy's value, and float64 values of
+    every kind (normal, subnormal, overflowing, ties, NaN) round to NumPy's float16 (which rounds
+    once, to nearest even). The rounding test flags a value within its bound of a midpoint."""
+
+    @njit
+    def decode(h, hardware):
+        out = np.empty(h.size)
+        for i in range(h.size):
+            out[i] = half._f16_to_float64(h[i]) if hardware else half._load_bits(half.F16, h[i])
+        return out
+
+    @njit
+    def encode(y, bound, hardware):
+        bits = np.empty(y.size, np.uint16)
+        hard = np.empty(y.size, np.bool_)
+        for i in range(y.size):
+            if hardware:
+                bits[i], hard[i] = half._store(half.F16, y[i], bound[i])
+            else:
+                bits[i], hard[i] = half._store_bits(half.F16, y[i], bound[i])
+        return bits, hard
+
+    patterns = np.arange(1 << 16, dtype=np.uint16)
+    want = patterns.view(np.float16).astype(np.float64)
+    rng = np.random.default_rng(17)
+    finite = want[np.isfinite(want)]
+    lo, hi = np.sort(finite)[:-1], np.sort(finite)[1:]
+    mids = (lo + hi) / 2  # exact midpoints (ties), but for 0 between -0 and +0
+    mids = mids[mids != 0]
+    y = np.concatenate([finite * (1 + rng.uniform(-1e-3, 1e-3, finite.size)), mids, [7e4, -7e4, 65519.0, 65520.0,
+                        1e-9, -1e-9, 2.0**-25, 2.0**-26, np.nan, np.inf, -np.inf]])
+    bound = np.abs(y) * 2.0**-40
+    for hardware in (False, True) if half.HARDWARE_F16 else (False,):
+        assert _same_bits(decode(patterns, hardware).astype(np.float16), want.astype(np.float16)).all()
+        got = decode(patterns, hardware)
+        assert (got[np.isfinite(want)] == want[np.isfinite(want)]).all() and np.isnan(got[np.isnan(want)]).all()
+        bits, hard = encode(y, bound, hardware)
+        with np.errstate(over="ignore"):
+            assert _same_bits(bits.view(np.float16), y.astype(np.float16)).all(), hardware
+        is_mid = np.isin(y, mids)
+        assert hard[is_mid].all() and not hard[:finite.size][np.abs(y[:finite.size]) > 1e-3].any()
+
+
 @pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
 def test_the_kernel_entry_points_route_16_bit_elementwise_ops_here(dtype):
     assert cpu.has_fast_kernel("gelu", dtype) and cpu.has_fast_kernel("swish", dtype)

@@ -10,7 +10,9 @@ A 16-bit format has only 65,536 inputs, so each function is tabulated once (on f
   into the format.
 
 numba has no 16-bit float type on the CPU, so the arrays are read and written as their uint16 bit
-patterns and the conversions are done on the bits:
+patterns. float16 converts by the CPU's own instructions where it has them (AVX512-FP16: LLVM's
+``fpext`` and ``fptrunc`` on half, each rounding once; :data:`HARDWARE_F16`); otherwise, and for
+bfloat16, the conversions are done on the bits:
 
 * in: bfloat16 is the top half of a float32; float16 is decoded field by field (normal,
   subnormal, inf/NaN, chosen with selects so the loop still vectorises);
@@ -21,7 +23,8 @@ patterns and the conversions are done on the bits:
 
 Rounding test of a product: the float64 value y, within ``bound`` (|y| times the tag's factor) of
 the true value, rounds like it unless a rounding midpoint lies within ``bound``; the nearest
-midpoint is at ``h - |y - r|`` (r: y rounded, h: half the format's spacing there). A 16-bit
+midpoint is at ``h - |y - r|`` (r: y rounded, h: half the format's spacing there); with the
+CPU's float16 conversions, it is whether y - bound and y + bound round alike. A 16-bit
 spacing is 2^30 times the bound or more (a tag covers at least 2^-42 of the value), so flagged
 inputs are rare (exact ties are the usual ones); a flagged chunk is recomputed whole on the exact
 path.
@@ -31,8 +34,12 @@ from __future__ import annotations
 
 import functools
 
+import numba
 import numpy as np
+from llvmlite import binding as llvm
+from llvmlite import ir
 from numba import carray, literally, njit, types
+from numba.extending import intrinsic
 
 from . import fast, reference_path
 from .fast import _OPTS, _next_block, _pointer, _select, _wide_vectors
@@ -54,9 +61,60 @@ def format_code(dtype: np.dtype) -> int | None:
     return None
 
 
+def _hardware_half() -> bool:
+    """Whether numba compiles for this CPU (its default) and the CPU converts between float64 and
+    float16 in one instruction each way (AVX512-FP16: Sapphire Rapids and later). Elsewhere LLVM
+    would call a runtime function for those conversions, which a numba process need not have.
+    (numba's cache keeps compiled code per CPU and its features, so a cache never crosses over.)"""
+    if numba.config.CPU_NAME not in (None, "host") or numba.config.CPU_FEATURES is not None:
+        return False
+    try:
+        return bool(llvm.get_host_cpu_features().get("avx512fp16", False))
+    except (RuntimeError, AttributeError):
+        return False
+
+
+#: float16 in and out by the CPU's own conversions (rounding once, to nearest even, subnormals,
+#: overflow and NaN included) rather than the bit operations of _load_bits and _store_bits.
+HARDWARE_F16 = _hardware_half()
+
+
+@intrinsic
+def _f16_to_float64(typingctx, h):
+    """A float16 bit pattern (uint16) as the float64 it encodes: LLVM's ``fpext``."""
+    if not isinstance(h, types.Integer) or h.bitwidth != 16:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fpext(builder.bitcast(args[0], ir.HalfType()), ir.DoubleType())
+
+    return types.float64(h), codegen
+
+
+@intrinsic
+def _float64_to_f16(typingctx, y):
+    """The float16 bit pattern (uint16) of a float64 rounded once, to nearest even: LLVM's
+    ``fptrunc``."""
+    if y != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(builder.fptrunc(args[0], ir.HalfType()), ir.IntType(16))
+
+    return types.uint16(y), codegen
+
+
 @njit(inline="always", **_OPTS)
 def _load(fmt, h):
     """A 16-bit pattern (uint16) as the float64 it encodes."""
+    if fmt == F16 and HARDWARE_F16:
+        return _f16_to_float64(np.uint16(h))
+    return _load_bits(fmt, h)
+
+
+@njit(inline="always", **_OPTS)
+def _load_bits(fmt, h):
+    """_load by bit operations."""
     b = np.int64(h)
     if fmt == BF16:
         return np.float64(np.uint32(b << 16).view(np.float32))
@@ -102,6 +160,19 @@ def _bits(fmt, y, r):
 @njit(inline="always", **_OPTS)
 def _store(fmt, y, bound):
     """(16-bit pattern of y rounded once, whether a midpoint lies within ``bound`` of y)."""
+    if fmt == F16 and HARDWARE_F16:
+        # the ends of [y - bound, y + bound] round alike unless a midpoint lies between them (an
+        # infinite bound gives a NaN or infinite end: undecided); y NaN is never hard. Ends that
+        # round to zeros of both signs agree too: only a value past the clamps has a bound that
+        # reaches across 0, and its true value lies between it and 0 (as in _store_bits).
+        lo, hi = _float64_to_f16(y - bound), _float64_to_f16(y + bound)
+        return _float64_to_f16(y), (lo != hi) & (((lo | hi) & 0x7FFF) != 0) & (y == y)
+    return _store_bits(fmt, y, bound)
+
+
+@njit(inline="always", **_OPTS)
+def _store_bits(fmt, y, bound):
+    """_store by bit operations and one addition at the format's spacing."""
     a = abs(y)
     r, h = _grid(fmt, a)
     # "not (far from the midpoint)": an infinite y or bound (inf * 0 in a gated product) makes the
