@@ -523,7 +523,10 @@ def _scaled_general(kind, order, s, x, out):
 
 @njit(inline="always", **_OPTS)
 def _scaled_outliers(kind, order, s, x, out):
-    """The same by the erfc form at the inputs outside the core only (see _forward_outliers)."""
+    """The same by the erfc form at the inputs outside the core only (see _forward_outliers). A loop
+    of its own, not _scaled_general with a flag: one element function for both (inlined for the
+    one, called for the other) left the whole-block loop unvectorised, 21 ns per element instead of
+    3.3 on wide inputs."""
     hard = 0
     for i in range(x.size):
         xi = np.float64(x[i])
