@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from gelulab.kernels.cpu import fast, half
+from gelulab.torch.tensors import as_numpy
 
 N = 1 << 14
 
@@ -47,16 +48,6 @@ def kernels(name: str, x: np.ndarray, g: np.ndarray) -> dict[str, Callable[[], o
             "grad * f'": lambda: fast._run(half._backward_span, fmt, products, gb, xb, ob)}
 
 
-def _as_numpy(t: torch.Tensor) -> np.ndarray:
-    """The tensor's memory as a NumPy array of the same element type (bfloat16 from ml_dtypes)."""
-    if t.dtype == torch.float32:
-        return t.numpy()
-    import ml_dtypes
-
-    dtype = np.dtype(ml_dtypes.bfloat16 if t.dtype == torch.bfloat16 else np.float16)
-    return t.view(torch.int16).numpy().view(dtype)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
@@ -68,7 +59,7 @@ def main() -> None:
     dtype = getattr(torch, args.dtype)
     xt = torch.randn(N, generator=torch.Generator().manual_seed(0)).to(dtype)
     gt = torch.randn(N, generator=torch.Generator().manual_seed(1)).to(dtype)
-    x, g = _as_numpy(xt), _as_numpy(gt)
+    x, g = as_numpy(xt), as_numpy(gt)
     torch_ops = {"gelu": lambda: torch.nn.functional.gelu(xt),
                  "gelu_tanh": lambda: torch.nn.functional.gelu(xt, approximate="tanh"),
                  "silu": lambda: torch.nn.functional.silu(xt)}
