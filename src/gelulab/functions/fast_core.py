@@ -14,12 +14,15 @@ written in the Chebyshev variable :math:`w = t\,s - 1` (``s`` = :data:`CORE_SCAL
 the coefficients decrease and Horner's rule stays well conditioned.
 
 The kernels use it for a block of elements when every element of the block lies in the core, and
-keep the erfc form (:mod:`.fast_erfc`) for the other blocks. The error of a value is bounded
-relative to ``|x|``, that of a derivative absolutely: both cover the sum of the magnitudes of what
-is added (``|x P|`` < 1/2 and ``|x D|`` < 0.7 on the core), so each bound stays honest where
-the two terms cancel (far left of zero, and at the derivatives' roots), and costs one
-multiplication per element. :data:`CORE_BOUNDS` gives them; tests/kernels checks them against
-mpmath.
+keep the erfc form (:mod:`.fast_erfc`) for the other blocks. Each bound c is one on
+:math:`v = \tfrac12 + x P` (f = x v) or :math:`v = \tfrac12 + x D` (f' = v); it covers the
+sum of the magnitudes of what is added (``|x P|`` < 1/2 and ``|x D|`` < 0.7 on the core), so it
+stays honest where the two terms cancel (far left of zero, and at the derivatives' roots). The
+kernels compute :math:`m v \mp |m| c` for m = x (a value), a gradient, or both: the two ends of
+an interval that holds the true value, each rounded to float32; when the two roundings agree,
+that is the result.
+:data:`CORE_BOUNDS` gives the bounds; tests/kernels checks that the kernels' intervals hold the
+mpmath values.
 
 The coefficients are Chebyshev interpolants computed with mpmath at 40 digits
 (:func:`fit_core_polynomial`); ``python -m gelulab.functions.fast_core`` prints them and a test
@@ -44,8 +47,8 @@ FIT_DPS = 40
 #: degrees keep that below 1% of the blocks of standard normal data.
 CORE_DEGREES = {("gelu", 0): 16, ("gelu", 1): 17, ("silu", 0): 17, ("silu", 1): 20,
                 ("gelu_tanh", 0): 20, ("gelu_tanh", 1): 22}
-#: Error bounds of the float64 evaluation: times |x| for a value, absolute for a derivative (see
-#: the module text); 4x or more the largest error measured against mpmath (tests/kernels).
+#: Error bounds of the float64 evaluation of v = 1/2 + x P (f = x v) or v = 1/2 + x D (f' = v), see
+#: the module text; 4x or more the largest error measured against mpmath (tests/kernels).
 CORE_BOUNDS = {("gelu", 0): 2.0**-43, ("gelu", 1): 2.0**-41, ("silu", 0): 2.0**-40, ("silu", 1): 2.0**-41,
                ("gelu_tanh", 0): 2.0**-44, ("gelu_tanh", 1): 2.0**-41}
 
@@ -151,19 +154,32 @@ CORE_COEFFICIENTS: dict[tuple[str, int], tuple[float, ...]] = {
 }
 
 
-def core_values(name: str, order: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The core form's float64 value of f (order 0) or f' (order 1) and its error bound, as the
-    kernels evaluate them (NumPy mirror, for tests); meaningful for |x| <= X_CORE."""
+def even_odd(coefficients: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The coefficients (highest first) of E and O with p(w) = E(w^2) + w O(w^2): the kernels
+    evaluate the two by Horner's rule side by side, two chains of half the length."""
+    by_power = coefficients[::-1]  # by_power[j] multiplies w**j
+    return by_power[0::2][::-1], by_power[1::2][::-1]
+
+
+def core_ends(name: str, order: int, x: np.ndarray, s: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The core form's interval (low, high) for s * f(x) (order 0) or s * f'(x) (order 1), s = 1
+    when not given, as the kernels evaluate it except that NumPy rounds each product and sum
+    apart where the kernels fuse them (NumPy mirror, for tests); meaningful for |x| <= X_CORE."""
     x = np.asarray(x, dtype=np.float64)
+    s = np.ones_like(x) if s is None else np.asarray(s, dtype=np.float64)
     w = (x * x) * CORE_SCALE - 1.0
-    p = np.zeros_like(x)
-    for c in CORE_COEFFICIENTS[(name, order)]:
-        p = p * w + c
-    v = 0.5 + x * p
-    bound = CORE_BOUNDS[(name, order)]
-    if order == 0:
-        return x * v, bound * np.abs(x)
-    return v, np.full_like(v, bound)
+    even, odd = even_odd(CORE_COEFFICIENTS[(name, order)])
+    u = w * w
+    e, o = np.full_like(x, even[0]), np.full_like(x, odd[0])
+    for c in even[1:]:
+        e = e * u + c
+    for c in odd[1:]:
+        o = o * u + c
+    p = o * w + e
+    c = CORE_BOUNDS[(name, order)]
+    m = s * x if order == 0 else s
+    y = m * (x * p + 0.5)
+    return y - np.abs(m) * c, y + np.abs(m) * c
 
 
 if __name__ == "__main__":
