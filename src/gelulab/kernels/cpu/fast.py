@@ -329,8 +329,8 @@ def _core_poly(kind, order, x):
 
 @njit(inline="always", **_OPTS)
 def _core_ends(kind, order, s, x):
-    """Two float64 numbers, in either order, between which s * f(x) (order 0) or s * f'(x)
-    (order 1) lies, for float32 s and x with |x| <= X_CORE.
+    """(low, high): two float64 numbers between which s * f(x) (order 0) or s * f'(x) (order 1)
+    lies, for float32 s and x with |x| <= X_CORE.
 
     With v = 1/2 + x P (f = x v) or v = 1/2 + x D (f' = v), c the core bound of v and m = s x or
     s (exact: two float32 significands fit in a float64's), the ends are m v -/+ |m| c. The bound
@@ -711,8 +711,7 @@ def _core_ends_of(kind, order, s, x, low, high):
     literally(kind)
     _wide_vectors()
     for i in range(x.size):
-        a, b = _core_ends(kind, order, np.float64(s[i]), np.float64(x[i]))
-        low[i], high[i] = min(a, b), max(a, b)
+        low[i], high[i] = _core_ends(kind, order, np.float64(s[i]), np.float64(x[i]))
 
 
 def core_ends(name: str, x: np.ndarray, order: int = 0, s: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
