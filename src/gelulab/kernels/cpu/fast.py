@@ -11,7 +11,8 @@ Method (CORE-MATH's, in miniature):
    or with a rounding the core form leaves undecided, takes the general form as a whole:
    :mod:`gelulab.functions.fast_erfc` (Gaussian tail, exponential) for GELU, the exponential and a
    division for the sigmoid forms, valid everywhere;
-2. the float64 value is rounded once to float32;
+2. the float64 value is rounded once to float32 (the core form rounds the two ends of its
+   value's error interval instead, and takes the low end's rounding when the two agree);
 3. a cheap rounding test asks whether the float64 value lies within the kernel's error bound of
    a float32 rounding boundary (a midpoint between two floats). Only then could the rounding be
    wrong; such inputs are counted per chunk, found again after the parallel loop, and recomputed
