@@ -388,6 +388,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                        cpu.DEFAULT_OUT.with_name(f"{cpu.DEFAULT_OUT.stem}_{args.dtype}.json"))
     if args.no_compile:
         config.compile = False
+    if args.no_pool:
+        config.pool = False
     if args.memory_log2_size is not None:
         if not 0 <= args.memory_log2_size <= 30:
             raise UsageError("--memory-log2-size must lie in 0..30 (0 skips the memory measurement)")
@@ -398,7 +400,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.to_json() | {"summary": cpu.summary_rows(result)})
         return 0
-    print(f"dtype {config.dtype}, inputs normal with standard deviation {config.input_scale:g}")
+    print(f"dtype {config.dtype}, inputs normal with standard deviation {config.input_scale:g}, "
+          f"gelulab's outputs {cpu.pool_text(result)}")
     print(cpu.markdown_table(result))
     if result.memory:
         print()
@@ -558,6 +561,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-log2-size", type=int, help="GEGLU/SwiGLU peak-memory input size as a power of two "
                    "(default 24; 0 skips it)")
     p.add_argument("--quick", action="store_true", help="a small run: gelu, 2^10 and 2^14, no compile")
+    p.add_argument("--no-pool", action="store_true",
+                   help="time gelulab's allocating ops on fresh memory (page faults included, as torch's are) "
+                   "rather than on the reused memory of freed outputs (gelulab.torch.pool, on by default)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="cpu (default), or cuda: bandwidth vs a device copy, torch, torch.compile and Liger")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",

@@ -10,7 +10,7 @@ import torch
 
 from gelulab.kernels.cpu import memory
 from gelulab.torch import functional as gtf
-from gelulab.torch import tensors
+from gelulab.torch import pool, tensors
 from gelulab.torch.tensors import new_output
 
 HUGE = memory.huge_page_bytes()
@@ -53,12 +53,14 @@ def test_large_op_outputs_are_huge_page_eligible_and_small_ones_untouched(monkey
     assert torch.equal(y[:4096], gtf.activation(x[:4096], "gelu"))
     inside = -(-y.data_ptr() // (HUGE or 1 << 21)) * (HUGE or 1 << 21)  # first huge page of the output
     assert ("hg" in _vma_flags(inside).get("VmFlags", "").split()) == bool(HUGE)
-    advised = []
-    monkeypatch.setattr(tensors, "advise_huge_pages", lambda address, nbytes: advised.append(nbytes))
-    new_output(torch.empty(1024))
-    assert advised == []  # no system call for small outputs
-    new_output(torch.empty(1 << 22))
-    assert advised == [16 << 20]
+    for limit, module in ((0, tensors), (1 << 30, pool)):  # output pool off, and on (a new block)
+        monkeypatch.setattr(pool, "_POOL", pool.OutputPool(limit))
+        advised = []
+        monkeypatch.setattr(module, "advise_huge_pages", lambda address, nbytes, seen=advised: seen.append(nbytes))
+        new_output(torch.empty(1024))
+        assert advised == []  # no system call for small outputs
+        new_output(torch.empty(1 << 22))
+        assert advised == [16 << 20]
 
 
 def test_the_environment_switch_turns_it_off(monkeypatch):

@@ -65,6 +65,9 @@ class BenchConfig:
     input_scale: float = 1.0
     #: untimed calls before the first sample, in seconds (see SETTLE_S)
     settle_s: float = SETTLE_S
+    #: gelulab's outputs reuse the memory of freed ones (gelulab.torch.pool, on by default for
+    #: users too); False times them on fresh memory, page faults included, as torch's are
+    pool: bool = True
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -292,6 +295,7 @@ def _gated_peak_here(op: str, impl: str, size: int) -> dict[str, Any]:
     import torch.nn.functional as F
 
     from ..torch import functional as gtf
+    from ..torch.pool import empty_cache
 
     _fixed_mmap_threshold()
     width = 8192
@@ -307,6 +311,7 @@ def _gated_peak_here(op: str, impl: str, size: int) -> dict[str, Any]:
     warm = x0.clone().requires_grad_()
     fn(warm).backward(grad)
     del warm
+    empty_cache()  # the step's outputs then take fresh memory, as torch's do
     x = x0.clone().requires_grad_()
     peak = peak_bytes(lambda: fn(x).backward(grad))
     return {"op": op, "impl": impl, "elements": int(x0.numel()), "input_bytes": int(x0.numel() * 4),
@@ -356,9 +361,15 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     result = BenchResult()
     result.meta = _meta(config)
     compiled: dict[str, Callable] = {}
+    from ..torch import pool
+
     start_threads, start_kernel_threads = torch.get_num_threads(), fast._threads
+    start_pool = pool.stats()["limit_bytes"]
     total = len(activations) * len(config.sizes) * len(config.threads)
     try:
+        if not config.pool:
+            pool.set_limit(0)
+        result.meta["pool_limit_bytes"] = pool.stats()["limit_bytes"]
         if config.memory_size:  # first: the timings' large frees would leave resident heap behind
             result.memory = gated_memory(config.memory_size, config.memory_fresh_processes)
         with Progress(disable=not progress, transient=True) as bar:
@@ -386,6 +397,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     finally:
         _set_threads(start_threads)
         fast.set_threads(start_kernel_threads)
+        pool.set_limit(start_pool)
     result.meta["load_average_after"] = load_average()
     result.meta["seconds"] = round(time.perf_counter() - result.meta.pop("_start"), 1)
     return result
@@ -412,6 +424,16 @@ def _meta(config: BenchConfig) -> dict[str, Any]:
 
 
 # --- storage and presentation ------------------------------------------------------------------------
+
+def pool_text(result: BenchResult) -> str:
+    """How gelulab's large outputs got their memory in this run, in words."""
+    limit = result.meta.get("pool_limit_bytes")
+    if limit is None:
+        return "on fresh memory (a run from before the output pool)"
+    if limit == 0:
+        return "on fresh memory (output pool off)"
+    return f"on reused memory (output pool, up to {limit / 2**20:.0f} MiB idle)"
+
 
 def save(result: BenchResult, path: Path | str = DEFAULT_OUT) -> Path:
     import json

@@ -13,7 +13,7 @@ implementation, so autograd, ``torch.compile`` and ``opcheck`` all work on it.
 from __future__ import annotations
 
 from . import cuda_kernels as _cuda_kernels  # noqa: F401  (registers the CUDA (Triton) kernels of every op)
-from . import ops
+from . import ops, pool
 from .functional import (
     GATED_NAMES,
     GELU_APPROXIMATE,
@@ -48,11 +48,13 @@ from .modules import (
     SwiGLU,
     activation_module,
 )
+from .pool import empty_cache
 from .swap import SwapReport, swap_activations
 
 __all__ = [
     "ELU", "GATED_NAMES", "GEGLU", "GELU", "GELU_APPROXIMATE", "SELU", "Activation", "Gated", "Hardswish",
     "LeakyReLU", "Mish", "QuickGELU", "ReGLU", "ReLU", "ReLU6", "ReLUSquared", "SiLU", "Softplus", "SwapReport",
-    "SwiGLU", "activation", "activation_module", "bias_activation", "bias_gelu", "gated", "geglu", "gelu", "ops",
+    "SwiGLU", "activation", "activation_module", "bias_activation", "bias_gelu", "empty_cache", "gated", "geglu",
+    "gelu", "ops", "pool",
     "reglu", "relu", "silu", "swap_activations", "swiglu",
 ]

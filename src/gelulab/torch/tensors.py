@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from ..kernels.cpu.memory import MIN_BYTES, advise_huge_pages
+from . import pool
 
 SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
@@ -39,15 +42,19 @@ def empty_like_contiguous(t: torch.Tensor, shape: tuple[int, ...] | torch.Size |
 
 
 def new_output(t: torch.Tensor, shape: tuple[int, ...] | torch.Size | None = None) -> torch.Tensor:
-    """A fresh contiguous output for a kernel to fill, large ones on transparent huge pages.
+    """A fresh contiguous output for a kernel to fill: large ones from the pool of freed outputs
+    (:mod:`.pool`), or else, when the pool is off, on transparent huge pages.
 
     Not for fake tensors (it touches the memory's address): their shapes come from
     :func:`empty_like_contiguous`.
     """
-    if shape is None or tuple(shape) == tuple(t.shape):
-        out = torch.empty_like(t, memory_format=torch.contiguous_format)  # the fastest constructor
-    else:
-        out = empty_like_contiguous(t, shape)
+    same = shape is None or tuple(shape) == tuple(t.shape)
+    if t.device.type == "cpu" and (t.numel() if same else math.prod(shape)) * t.element_size() >= MIN_BYTES:
+        out = pool.output(tuple(t.shape) if same else tuple(shape), t.dtype)
+        if out is not None:
+            return out
+    # empty_like: the fastest constructor
+    out = torch.empty_like(t, memory_format=torch.contiguous_format) if same else empty_like_contiguous(t, shape)
     nbytes = out.nbytes
     if nbytes >= MIN_BYTES:
         advise_huge_pages(out.data_ptr(), nbytes)
