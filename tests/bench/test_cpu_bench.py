@@ -161,3 +161,29 @@ def test_input_scale_sets_the_spread_of_the_timed_inputs(tmp_path, monkeypatch, 
     for bad in ("0", "-1", "nan", "inf"):
         assert main(["bench", "--input-scale", bad, "--quick"]) == 2
         assert "--input-scale must be a positive number" in capsys.readouterr().err
+
+
+def test_no_pool_times_fresh_outputs_and_restores_the_pool(tmp_path, monkeypatch, capsys):
+    from gelulab.torch import functional as gtf
+    from gelulab.torch import pool
+
+    limits = []
+    real = gtf.activation
+    monkeypatch.setattr(gtf, "activation", lambda x, name, **kw: limits.append(pool.stats()["limit_bytes"])
+                        or real(x, name, **kw))
+    monkeypatch.chdir(tmp_path)
+    before = pool.stats()["limit_bytes"]
+    assert before > 0
+    args = ["bench", "--activations", "gelu", "--log2-sizes", "20", "--threads", "1", "--repeats", "1",
+            "--no-compile", "--memory-log2-size", "0"]
+    assert main([*args, "--no-pool"]) == 0
+    assert limits and set(limits) == {0}
+    assert pool.stats()["limit_bytes"] == before
+    stored = json.loads((tmp_path / "results" / "bench" / "cpu.json").read_text())
+    assert stored["meta"]["config"]["pool"] is False and stored["meta"]["pool_limit_bytes"] == 0
+    assert "on fresh memory (output pool off)" in capsys.readouterr().out
+    limits.clear()
+    hits = pool.stats()["hits"]
+    assert main(args) == 0
+    assert set(limits) == {before} and pool.stats()["hits"] > hits  # 2^20 float32 outputs are pooled
+    assert "on reused memory (output pool" in capsys.readouterr().out
