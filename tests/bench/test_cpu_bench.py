@@ -173,7 +173,8 @@ def test_no_pool_times_fresh_outputs_and_restores_the_pool(tmp_path, monkeypatch
                         or real(x, name, **kw))
     monkeypatch.chdir(tmp_path)
     before = pool.stats()["limit_bytes"]
-    assert before > 0
+    if before == 0:
+        pytest.skip("GELULAB_POOL_MIB=0 in this environment: the pool is off, so it cannot be compared")
     args = ["bench", "--activations", "gelu", "--log2-sizes", "20", "--threads", "1", "--repeats", "1",
             "--no-compile", "--memory-log2-size", "0"]
     assert main([*args, "--no-pool"]) == 0

@@ -73,3 +73,18 @@ def test_the_environment_switch_turns_it_off(monkeypatch):
     finally:
         monkeypatch.delenv("GELULAB_HUGE_PAGES")
         memory.huge_page_bytes.cache_clear()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="smaps and transparent huge pages are Linux's")
+def test_the_environment_switch_holds_for_pooled_outputs_too(monkeypatch):
+    monkeypatch.setenv("GELULAB_HUGE_PAGES", "0")
+    memory.huge_page_bytes.cache_clear()
+    try:
+        monkeypatch.setattr(pool, "_POOL", pool.OutputPool(1 << 30))
+        y = gtf.activation(torch.randn(1 << 22), "gelu")
+        assert pool.stats()["misses"] == 1  # pooled
+        inside = -(-y.data_ptr() // (1 << 21)) * (1 << 21)
+        assert "hg" not in _vma_flags(inside).get("VmFlags", "").split()
+    finally:
+        monkeypatch.delenv("GELULAB_HUGE_PAGES")
+        memory.huge_page_bytes.cache_clear()

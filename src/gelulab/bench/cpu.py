@@ -318,7 +318,7 @@ def _gated_peak_here(op: str, impl: str, size: int) -> dict[str, Any]:
             "peak_bytes": peak}
 
 
-def gated_memory(size: int, fresh_processes: bool = True) -> list[dict[str, Any]]:
+def gated_memory(size: int, fresh_processes: bool = True, pool: bool = True) -> list[dict[str, Any]]:
     """Peak memory of forward+backward of GEGLU and SwiGLU (x of ``size`` elements), gelulab vs eager.
 
     With ``fresh_processes`` each case runs in a new Python process (~5 s each), so no allocator
@@ -336,7 +336,8 @@ def gated_memory(size: int, fresh_processes: bool = True) -> list[dict[str, Any]
                 continue
             code = ("import json; from gelulab.bench.cpu import _gated_peak_here; "
                     f"print(json.dumps(_gated_peak_here({op!r}, {impl!r}, {int(size)})))")
-            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+            env = dict(os.environ) | ({} if pool else {"GELULAB_POOL_MIB": "0"})
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
             if done.returncode != 0:
                 rows.append({"op": op, "impl": impl, "elements": size, "input_bytes": size * 4, "peak_bytes": None,
                              "error": done.stderr.strip().splitlines()[-1:]})
@@ -371,7 +372,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
             pool.set_limit(0)
         result.meta["pool_limit_bytes"] = pool.stats()["limit_bytes"]
         if config.memory_size:  # first: the timings' large frees would leave resident heap behind
-            result.memory = gated_memory(config.memory_size, config.memory_fresh_processes)
+            result.memory = gated_memory(config.memory_size, config.memory_fresh_processes, config.pool)
         with Progress(disable=not progress, transient=True) as bar:
             task = bar.add_task("bench", total=total)
             if config.settle_s > 0:

@@ -3,34 +3,39 @@
 A fresh output of tens of MiB is page-faulted in as the kernel first writes it. The operating
 system clears each page before handing it over, and in a virtual machine whose host takes back
 free memory (free page reporting) the host must back each page again too. For an elementwise op
-that is most of its time: measured here (2 threads, 2^24 float32 elements), torch's allocating
-GELU took 17.6-18.4 ms and torch's GELU into a buffer written before 3.4-4 ms. So, like
-PyTorch's CUDA caching allocator, gelulab's CPU ops keep the memory of outputs that have been
-freed and give it to the next output of the same size:
+that is most of its time: measured here (2 threads, 2^24 float32 elements, ``gelulab bench``),
+torch's allocating GELU took 20.8-21.9 ms and torch's GELU into a preallocated ``out=`` 4.0-5.8 ms.
+So, like PyTorch's CUDA caching allocator, gelulab's CPU ops keep the memory of outputs that have
+been freed and give it to the next output of the same size:
 
-* only outputs of at least :data:`MIN_BYTES` (4 MiB) are pooled, in size classes of whole
-  2 MiB huge pages, each block aligned to one and advised onto transparent huge pages; smaller
-  outputs come from ``torch.empty`` (the C library reuses its own heap for those);
+* only outputs of at least :data:`MIN_BYTES` (4 MiB) are pooled, in size classes of whole 2 MiB
+  units, each block aligned to one; the huge pages the output fills in full are advised onto
+  transparent huge pages (as any large output is, see :mod:`gelulab.kernels.cpu.memory`), so a
+  block is resident only where an output has written it. Smaller outputs come from ``torch.empty``;
 * a block goes back to the pool when the last tensor on its memory is gone (every view of the
   output, and anything autograd saved of it);
 * at most a limit of bytes lies idle in the pool; past it, the least recently freed blocks are
-  returned to the system. The default is 1 GiB or an eighth of the physical memory, whichever
-  is smaller; ``GELULAB_POOL_MIB=N`` sets it in MiB, ``0`` turns the pool off, and
-  :func:`set_limit` changes it at run time;
+  returned to the system. The default is 1 GiB or an eighth of the memory (the container's, where
+  a cgroup limits it), whichever is smaller; ``GELULAB_POOL_MIB=N`` sets it in MiB, ``0`` turns the
+  pool off, and :func:`set_limit` changes it at run time;
 * :func:`empty_cache` returns every idle block to the system, and :func:`stats` counts what
-  the pool did.
+  the pool did. A forked child starts with an empty pool.
 
-The one difference from ``torch.empty`` a program can see: the storage of a pooled output cannot
-grow, so ``resize_`` to more elements than it has raises, as for a tensor from ``torch.from_numpy``.
+What a program can see differ from ``torch.empty`` outputs: idle memory stays with the process (up
+to the limit in each process, forked data-loader workers included); PyTorch's profiler does not
+count a pooled output's bytes against the op; and, as for every output of the CPU kernels (they
+write through a NumPy view, which fixes a storage's size), ``resize_`` to more elements raises.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import os
 import sys
 import threading
 from collections import OrderedDict, deque
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +48,8 @@ UNIT = 2 << 20
 #: NumPy type strings of the pooled dtypes (bfloat16 is pooled as int16 and viewed afterwards).
 _TYPESTR = {torch.float32: "<f4", torch.float64: "<f8", torch.float16: "<f2", torch.bfloat16: "<i2"}
 _ENV = "GELULAB_POOL_MIB"
+#: Memory limits of the process's container (cgroup v2, then v1), where there are any.
+_CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
 
 
 def default_limit() -> int:
@@ -57,10 +64,15 @@ def default_limit() -> int:
             raise ValueError(f"{_ENV} must be 0 or more, got {mib}")
         return mib << 20
     try:
-        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
-        physical = 8 << 30
-    return min(1 << 30, physical // 8)
+        memory = 8 << 30
+    for limit_file in _CGROUP_LIMITS:
+        try:
+            memory = min(memory, int(limit_file.read_text().split()[0]))
+        except (OSError, ValueError, IndexError):  # absent, or "max": no limit there
+            continue
+    return min(1 << 30, memory // 8)
 
 
 class _Lease:
@@ -106,9 +118,11 @@ class OutputPool:
         if nbytes < MIN_BYTES:
             return None
         size = -(-nbytes // UNIT) * UNIT
+        if size > self.limit:  # it could never be kept
+            return None
         block = self._take(size)
         if block is None:
-            block = _new_block(size)
+            block = _new_block(size, nbytes)
         t = torch.from_numpy(np.asarray(_Lease(self, block, tuple(int(n) for n in shape), typestr)))
         return t.view(torch.bfloat16) if dtype is torch.bfloat16 else t
 
@@ -118,7 +132,9 @@ class OutputPool:
             blocks = self._idle.get(size)
             if blocks:
                 key, block = blocks.popitem()
-                del self._order[key]
+                if not blocks:
+                    del self._idle[size]
+                self._order.pop(key, None)
                 self.idle_bytes -= size
                 self.hits += 1
             else:
@@ -156,7 +172,10 @@ class OutputPool:
         freed = 0
         while self.idle_bytes > keep and self._order:
             key, block = self._order.popitem(last=False)
-            del self._idle[block.nbytes][key]
+            blocks = self._idle.get(block.nbytes, {})
+            blocks.pop(key, None)
+            if not blocks:
+                self._idle.pop(block.nbytes, None)
             self.idle_bytes -= block.nbytes
             freed += block.nbytes
             self.released += 1
@@ -171,36 +190,55 @@ class OutputPool:
         return freed
 
     def set_limit(self, nbytes: int) -> None:
-        if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+        try:
+            limit = -1 if isinstance(nbytes, bool) else operator.index(nbytes)
+        except TypeError:
+            limit = -1
+        if limit < 0:
             raise ValueError(f"the pool's limit must be a whole number of bytes, 0 or more; got {nbytes!r}")
         with self._lock:
-            self.limit = nbytes
-            self._release(nbytes)
+            self.limit = limit
+            self._release(limit)
         self._drain()
 
     def stats(self) -> dict[str, Any]:
         self._drain()
         with self._lock:
-            return {"limit_bytes": self.limit, "idle_bytes": self.idle_bytes, "idle_blocks": len(self._order),
-                    "hits": self.hits, "misses": self.misses, "released": self.released}
+            counts = {"limit_bytes": self.limit, "idle_bytes": self.idle_bytes, "idle_blocks": len(self._order),
+                      "hits": self.hits, "misses": self.misses, "released": self.released}
+        self._drain()
+        return counts
 
     def _after_fork(self) -> None:
+        """In a forked child: an empty pool. Another thread of the parent may have been inside it at
+        the fork, leaving its lock taken and its books half-written; the child needs none of the
+        parent's idle blocks."""
         self._lock = threading.Lock()
+        self._returned = deque()
+        self._idle, self._order = {}, OrderedDict()
+        self.idle_bytes = 0
 
 
-def _new_block(size: int) -> np.ndarray:
-    """``size`` bytes aligned to a huge page (over-allocated by one; the unused rims are never
-    touched, so never resident) and advised onto huge pages."""
-    raw = np.empty(size + UNIT, dtype=np.uint8)
+def _new_block(size: int, nbytes: int) -> np.ndarray:
+    """``size`` bytes aligned to a 2 MiB unit, over-allocated by one (the rims are never touched, so
+    never resident), with the huge pages the first ``nbytes`` fill advised. torch's allocator, not
+    NumPy's: NumPy advises every large allocation of its own whole, whatever GELULAB_HUGE_PAGES says."""
+    raw = torch.empty(size + UNIT, dtype=torch.uint8).numpy()
     start = -raw.ctypes.data % UNIT
     block = raw[start:start + size]
-    advise_huge_pages(block.ctypes.data, size)
+    advise_huge_pages(block.ctypes.data, nbytes)
     return block
 
 
 _POOL = OutputPool(default_limit())
+
+
+def _after_fork_in_child() -> None:
+    _POOL._after_fork()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_POOL._after_fork)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def output(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor | None:
