@@ -53,7 +53,8 @@ _CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory
 
 
 def default_limit() -> int:
-    """The idle-byte limit from ``GELULAB_POOL_MIB``, else min(1 GiB, physical memory / 8)."""
+    """The idle-byte limit from ``GELULAB_POOL_MIB``, else min(1 GiB, memory / 8), the memory being the
+    physical memory or the container's limit, whichever is smaller."""
     text = os.environ.get(_ENV)
     if text is not None and text.strip() != "":
         try:
