@@ -63,28 +63,26 @@ def test_large_op_outputs_are_huge_page_eligible_and_small_ones_untouched(monkey
         assert advised == [16 << 20]
 
 
-def test_the_environment_switch_turns_it_off(monkeypatch):
+@pytest.fixture
+def huge_pages_off(monkeypatch):
+    """GELULAB_HUGE_PAGES=0 for one test (the setting is read once and cached)."""
     monkeypatch.setenv("GELULAB_HUGE_PAGES", "0")
     memory.huge_page_bytes.cache_clear()
-    try:
-        assert memory.huge_page_bytes() == 0
-        buf = torch.empty(16 << 20)
-        assert memory.advise_huge_pages(buf.data_ptr(), buf.numel() * 4) == 0
-    finally:
-        monkeypatch.delenv("GELULAB_HUGE_PAGES")
-        memory.huge_page_bytes.cache_clear()
+    yield
+    monkeypatch.delenv("GELULAB_HUGE_PAGES")
+    memory.huge_page_bytes.cache_clear()
+
+
+def test_the_environment_switch_turns_it_off(huge_pages_off):
+    assert memory.huge_page_bytes() == 0
+    buf = torch.empty(16 << 20)
+    assert memory.advise_huge_pages(buf.data_ptr(), buf.numel() * 4) == 0
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="smaps and transparent huge pages are Linux's")
-def test_the_environment_switch_holds_for_pooled_outputs_too(monkeypatch):
-    monkeypatch.setenv("GELULAB_HUGE_PAGES", "0")
-    memory.huge_page_bytes.cache_clear()
-    try:
-        monkeypatch.setattr(pool, "_POOL", pool.OutputPool(1 << 30))
-        y = gtf.activation(torch.randn(1 << 22), "gelu")
-        assert pool.stats()["misses"] == 1  # pooled
-        inside = -(-y.data_ptr() // (1 << 21)) * (1 << 21)
-        assert "hg" not in _vma_flags(inside).get("VmFlags", "").split()
-    finally:
-        monkeypatch.delenv("GELULAB_HUGE_PAGES")
-        memory.huge_page_bytes.cache_clear()
+def test_the_environment_switch_holds_for_pooled_outputs_too(huge_pages_off, monkeypatch):
+    monkeypatch.setattr(pool, "_POOL", pool.OutputPool(1 << 30))
+    y = gtf.activation(torch.randn(1 << 22), "gelu")
+    assert pool.stats()["misses"] == 1  # pooled
+    inside = -(-y.data_ptr() // (1 << 21)) * (1 << 21)
+    assert "hg" not in _vma_flags(inside).get("VmFlags", "").split()
