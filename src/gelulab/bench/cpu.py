@@ -355,6 +355,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
 
     from ..functions import resolve
     from ..kernels.cpu import fast
+    from ..torch import pool
 
     activations = [resolve(a) for a in config.activations]
     for a in activations:
@@ -362,8 +363,6 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     result = BenchResult()
     result.meta = _meta(config)
     compiled: dict[str, Callable] = {}
-    from ..torch import pool
-
     start_threads, start_kernel_threads = torch.get_num_threads(), fast._threads
     start_pool = pool.stats()["limit_bytes"]
     total = len(activations) * len(config.sizes) * len(config.threads)
