@@ -14,45 +14,15 @@ in units in the last place of the correctly rounded value's format.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import cache
 
 import mpmath
 import numpy as np
 
 from .functions import get
+from .functions.rounding import FORMATS, FloatFormat, float_format
 
 DEFAULT_DPS = 50
-
-
-@dataclass(frozen=True)
-class FloatFormat:
-    name: str
-    precision: int  # significand bits, implicit bit included
-    emin: int  # exponent of the smallest normal
-    emax: int  # exponent of the largest finite
-
-    @property
-    def quantum_min(self) -> int:
-        """Exponent of the smallest subnormal."""
-        return self.emin - self.precision + 1
-
-
-FORMATS = {
-    "float64": FloatFormat("float64", 53, -1022, 1023),
-    "float32": FloatFormat("float32", 24, -126, 127),
-    "float16": FloatFormat("float16", 11, -14, 15),
-    "bfloat16": FloatFormat("bfloat16", 8, -126, 127),
-}
-
-
-def float_format(dtype: object) -> FloatFormat:
-    key = str(np.dtype(dtype)) if not isinstance(dtype, str) else dtype
-    key = key.replace("torch.", "")
-    try:
-        return FORMATS[key]
-    except KeyError:
-        raise ValueError(f"no float format {key!r}; known: {', '.join(FORMATS)}") from None
 
 
 @cache

@@ -8,7 +8,7 @@ import pytest
 from gelulab import reference
 from gelulab.accuracy import correctly_rounded, dtype_info
 from gelulab.accuracy.formats import ulp
-from gelulab.accuracy.oracle import midpoint_distance
+from gelulab.functions.rounding import midpoint_distance
 
 
 @pytest.mark.parametrize("name", ["float16", "bfloat16"])
@@ -44,7 +44,7 @@ def test_ulp_matches_numpy_spacing_for_float32_values():
 
 def test_midpoint_distance_is_zero_on_midpoints_and_half_ulp_on_grid_points():
     dt = dtype_info("float32")
-    d = midpoint_distance(np.array([1.0 + 2.0**-24, 1.0 + 2.0**-23]), dt)
+    d = midpoint_distance(np.array([1.0 + 2.0**-24, 1.0 + 2.0**-23]), dt.fmt)
     assert d[0] == 0.0 and d[1] == 2.0**-24
 
 
@@ -76,7 +76,7 @@ def test_inputs_near_a_rounding_boundary_are_escalated_and_counted():
     dt = dtype_info("float32")
     hard = np.array([float.fromhex("-0x1.3e49fcp-14"), float.fromhex("-0x1.887004p-21"), 0.5], dtype=np.float32)
     ref = correctly_rounded("gelu", hard, 0, dt)
-    assert ref.escalated == 2
+    assert ref.escalated + ref.long_double == 2  # long double first, the oracle where it cannot decide
     assert np.array_equal(ref.rounded, _oracle("gelu", hard, 0, "float32"))
 
 

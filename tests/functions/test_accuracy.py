@@ -1,7 +1,7 @@
 """Accuracy against the mpmath oracle on the shared sampler.
 
-float32 and float16: correctly rounded on every sampled input, except the checked-in hard cases
-(src/gelulab/accuracy/hard_cases.json), each within 1 ulp. float64: within a few ulp wherever the
+float32 and float16: correctly rounded on every sampled input and on every checked-in hard case
+(src/gelulab/accuracy/hard_cases.json). float64: within a few ulp wherever the
 correctly rounded result is a normal number.
 """
 
@@ -56,9 +56,7 @@ def test_narrow_dtypes_are_correctly_rounded_on_the_sampler(name, dtype, order):
     hard = _hard_inputs(name, dtype, order)
     xs = np.concatenate([sample_inputs(dtype, name, n_random=150), np.array(hard, dtype=dtype)])
     result = measure(name, dtype, order, xs, keep=10_000)
-    unexpected = [m for m in result.mismatches if float.fromhex(m["x"]) not in hard]
-    assert not unexpected, f"not correctly rounded: {unexpected[:5]}"
-    assert all(m["ulp"] <= 1.0 for m in result.mismatches), result.mismatches
+    assert not result.mismatches, f"not correctly rounded: {result.mismatches[:5]}"
 
 
 @pytest.mark.parametrize("order", [0, 1, 2])

@@ -12,12 +12,11 @@ the subnormal quantum near zero), computed from a float64 estimate of the exact 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
 from ..functions import round_float64_to
-from ..reference import FORMATS, FloatFormat
+from ..functions.rounding import FORMATS, FloatFormat, quantum_exponent
 
 
 @dataclass(frozen=True)
@@ -95,19 +94,6 @@ def dtype_info(name: str) -> DType:
         raise ValueError(f"unknown dtype {name!r}; the harness grades {', '.join(DTYPES)}") from None
 
 
-@cache
-def _largest(fmt: FloatFormat) -> float:
-    return float(np.ldexp(float(2**fmt.precision - 1), fmt.emax - fmt.precision + 1))
-
-
-def quantum_exponent(v64: np.ndarray, fmt: FloatFormat) -> np.ndarray:
-    """log2 of the spacing of ``fmt`` at |v| (subnormal quantum at and near zero)."""
-    _, e = np.frexp(np.abs(v64))
-    q = np.maximum(e.astype(np.int64) - 1, fmt.emin) - fmt.precision + 1
-    q = np.minimum(q, fmt.emax - fmt.precision + 1)  # beyond the largest finite: the last binade's
-    return np.where(v64 == 0, fmt.quantum_min, q)
-
-
 def ulp(v64: np.ndarray, fmt: FloatFormat) -> np.ndarray:
     """Spacing of ``fmt`` at each |v| (exact powers of two, as float64)."""
     return np.ldexp(1.0, quantum_exponent(v64, fmt).astype(np.int32))
@@ -120,4 +106,4 @@ def round_to(y64: np.ndarray, dt: DType) -> np.ndarray:
 
 
 def largest_finite(fmt: FloatFormat) -> float:
-    return _largest(fmt)
+    return fmt.largest

@@ -46,6 +46,8 @@ class ScanSpec:
     stride: int = 1
     chunk_size: int = 1 << 20
     verify_per_chunk: int = 0
+    #: check the float64 bound on every input against long double (see :mod:`.oracle`)
+    cross_check: bool = False
 
     def __post_init__(self) -> None:
         dt = dtype_info(self.dtype)
@@ -92,7 +94,8 @@ class ScanSpec:
     def default_path(self, results_dir: Path = DEFAULT_RESULTS_DIR) -> Path:
         scope = "all" if self.is_exhaustive else f"o{self.start}-{self.stop}-s{self.stride}"
         impls = "+".join(i.replace(":", "_").replace("/", "_") for i in self.impls)
-        return results_dir / f"{self.function}-d{self.order}-{self.dtype}-{scope}-{impls}.json"
+        checked = "-xc" if self.cross_check else ""
+        return results_dir / f"{self.function}-d{self.order}-{self.dtype}-{scope}-{impls}{checked}.json"
 
 
 @dataclass
@@ -102,13 +105,21 @@ class ReferenceStats:
     escalated: int = 0
     tie_resolved: int = 0
     verified: int = 0
+    long_double: int = 0
     verify_worst_float64_ulps: float = 0.0
+    cross_checked: int = 0
+    bound_violations: int = 0
+    cross_worst_float64_ulps: float = 0.0
     verify_failures: list[dict[str, str]] = field(default_factory=list)
     escalated_examples: list[str] = field(default_factory=list)
 
     def merge(self, o: ReferenceStats) -> None:
         self.escalated += o.escalated
         self.tie_resolved += o.tie_resolved
+        self.long_double += o.long_double
+        self.cross_checked += o.cross_checked
+        self.bound_violations += o.bound_violations
+        self.cross_worst_float64_ulps = max(self.cross_worst_float64_ulps, o.cross_worst_float64_ulps)
         self.verified += o.verified
         self.verify_worst_float64_ulps = max(self.verify_worst_float64_ulps, o.verify_worst_float64_ulps)
         self.verify_failures = (self.verify_failures + o.verify_failures)[:50]
@@ -131,15 +142,17 @@ def grade_chunk(spec: ScanSpec, index: int) -> ChunkResult:
     dt = spec.dt
     x = dt.from_ordinals(spec.chunk_ordinals(index))
     rng = np.random.default_rng([index, spec.start, spec.stride])
-    ref = correctly_rounded(spec.function, x, spec.order, dt, verify=spec.verify_per_chunk, rng=rng)
+    ref = correctly_rounded(spec.function, x, spec.order, dt, verify=spec.verify_per_chunk, rng=rng,
+                            cross_check=spec.cross_check)
     stats = {}
     for name in spec.impls:
         impl = resolve_implementation(name)
         with np.errstate(invalid="ignore"):  # ml_dtypes warns on NaN payload casts; NaNs are graded
             computed = impl.evaluate(spec.function, x, spec.order)
         stats[name] = grade(x, computed, ref.exact, ref.rounded, dt)
-    rs = ReferenceStats(ref.escalated, ref.tie_resolved, ref.verified, ref.verify_worst_float64_ulps,
-                        ref.verify_failures, ref.escalated_examples)
+    rs = ReferenceStats(ref.escalated, ref.tie_resolved, ref.verified, ref.long_double,
+                        ref.verify_worst_float64_ulps, ref.cross_checked, ref.bound_violations,
+                        ref.cross_worst_float64_ulps, ref.verify_failures, ref.escalated_examples)
     return ChunkResult(index, int(x.size), time.perf_counter() - start, time.process_time() - cpu_start, rs, stats)
 
 

@@ -2,8 +2,9 @@
 
 ``ActivationSpec.evaluate`` is the one place where inputs are checked and outputs are given the
 caller's dtype: float64 kernels run on a float64 copy, special values are set from the limits,
-derivative roots are replaced by local expansions, and the float64 result is rounded once
-into float32 / float16 (or bfloat16), with ties at x/2 broken by the sign of the next term.
+derivative roots are replaced by local expansions, and the result is rounded once into float32 /
+float16 / bfloat16 by gelulab's one rounding decision (:mod:`.rounding`): from float64 where the
+kernels' error bound allows it, otherwise in long double, by the tiny-x rule or by the oracle.
 """
 
 from __future__ import annotations
@@ -20,11 +21,6 @@ Kernel = Callable[[np.ndarray], np.ndarray]
 
 ORDERS = (0, 1, 2)
 _ORDER_WORDS = {0: "forward", 1: "first derivative", 2: "second derivative"}
-# Below this |x| a forward value of the form c1*x + c2*x**2 is exactly c1*x in float64, so a
-# narrowing cast would round ties to even instead of towards the c2*x**2 term.
-_TINY = 2.0**-60
-# The float64 kernels are within a few ulps (measured: <= 11 for the double-only forms).
-_MIDPOINT_SLACK_ULPS = 16.0
 
 
 def _bfloat16_dtype() -> np.dtype | None:
@@ -111,12 +107,13 @@ class ActivationSpec:
         arr, dtype, scalar = _as_float_array(x, self.name)
         with np.errstate(invalid="ignore"):  # ml_dtypes warns when it widens a bfloat16 NaN
             x64 = arr.astype(np.float64)
-        y = self.evaluate_float64(x64, order, extended=dtype == np.float64)
-        if dtype != np.float64:
-            y = self._settle_near_midpoints(x64, y, order, dtype)
-            if order == 0:
-                y = _break_tiny_ties(self, x64, y)
-        out = round_float64_to(y, dtype)
+        if dtype == np.float64:
+            out = self.evaluate_float64(x64, order, extended=True)
+        else:
+            from .rounding import correctly_rounded, float_format
+
+            flat = correctly_rounded(self, x64.reshape(-1), order, float_format(dtype)).rounded
+            out = flat.astype(dtype).reshape(x64.shape)  # exact: the values are dtype's
         return out[()] if scalar else out
 
     def evaluate_float64(self, x64: np.ndarray, order: int, extended: bool = False) -> np.ndarray:
@@ -144,23 +141,6 @@ class ActivationSpec:
             y[np.isnan(x64)] = np.nan
         return y.reshape(shape)
 
-    def _settle_near_midpoints(self, x64: np.ndarray, y: np.ndarray, order: int, dtype: np.dtype) -> np.ndarray:
-        """CORE-MATH's rounding test: where the float64 value lies within a few float64 ulps of a
-        rounding boundary of ``dtype``, its error could put it on the wrong side; those few inputs
-        (about 2**-26 of them for float32) are evaluated again in long double."""
-        if not (self.extended and dd.LONG_DOUBLE_IS_WIDER) or y.size == 0:
-            return y
-        with np.errstate(all="ignore"):
-            slack = _MIDPOINT_SLACK_ULPS * np.spacing(np.abs(y))
-            lo = round_float64_to(y - slack, dtype).astype(np.float64)
-            hi = round_float64_to(y + slack, dtype).astype(np.float64)
-        near = (lo != hi) & np.isfinite(y)
-        if not np.any(near):
-            return y
-        y = y.copy()
-        y[near] = self.evaluate_float64(x64[near], order, extended=True)
-        return y
-
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -185,25 +165,6 @@ def _as_float_array(x: Any, name: str) -> tuple[np.ndarray, np.dtype, bool]:
         names = ", ".join(str(d) for d in supported_dtypes())
         raise TypeError(f"{name}: unsupported dtype {arr.dtype}; use one of {names} (or integers)")
     return arr, arr.dtype, scalar
-
-
-def _break_tiny_ties(spec: ActivationSpec, x64: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Round-to-odd the tiny-|x| results c1*x (c1 a power of two) towards the c2*x**2 term."""
-    tiny = (np.abs(x64) < _TINY) & (x64 != 0)
-    if not np.any(tiny):
-        return y
-    probe = np.array([-(2.0**-900), 2.0**-900])
-    with np.errstate(all="ignore"):
-        c1 = spec.kernels[1](probe)
-        c2 = spec.kernels[2](probe)
-    y = y.copy()
-    for side, mask in ((0, tiny & (x64 < 0)), (1, tiny & (x64 > 0))):
-        mantissa, _ = np.frexp(c1[side])
-        if not np.any(mask) or c2[side] == 0 or mantissa != 0.5 or abs(c1[side]) < 2.0**-8:
-            continue
-        sign = np.full(int(mask.sum()), np.sign(c2[side]))
-        y[mask] = dd.round_to_odd_nudge(y[mask], sign)
-    return y
 
 
 def order_word(order: int) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..accuracy import IMPLEMENTATIONS, ScanResult, ScanSpec, run_scan
+from ..accuracy import IMPLEMENTATIONS, ScanResult, ScanSpec, campaign, run_scan
 from ..accuracy.grading import GradeStats
 from ..accuracy.plot import plot_scan
 from ..accuracy.scan import DEFAULT_RESULTS_DIR
@@ -89,6 +89,35 @@ def _rows_for(ctx: ReportContext, dtype: str, order: int, impls: list[str],
     return rows, plotted
 
 
+def campaign_table() -> list[str]:
+    """The exhaustive campaign's stored summaries: per dtype, every function and order, scanned or not."""
+    from ..functions import names
+
+    done = campaign.completed()
+    lines = ["| dtype | function | " + " | ".join(_LABEL[o] for o in campaign.ORDERS) + " |",
+             "|---|---|" + "---|" * len(campaign.ORDERS)]
+    machines: set[str] = set()
+    for dtype in ("float32", "float16", "bfloat16"):
+        for name in names():
+            cells = []
+            for order in campaign.ORDERS:
+                r = done.get((name, order, dtype))
+                if r is None:
+                    cells.append("not scanned yet")
+                    continue
+                machines.add(f"{r['cpu_model']}, {r['date']}")
+                inputs = "2^32" if r["inputs"] == 1 << 32 else f"{r['inputs']:,}"
+                cells.append(f"{inputs} inputs, {r['finite_wrong']:,} wrong ({r['wall_seconds']:,.0f} s)")
+            if any(c != "not scanned yet" for c in cells):
+                lines.append(f"| {dtype} | {name} | " + " | ".join(cells) + " |")
+    scanned = sum(1 for k in done)
+    total = 3 * len(names()) * len(campaign.ORDERS)
+    shape = f"{len(names())} functions × {len(campaign.ORDERS)} orders × 3 dtypes"
+    lines += ["", f"{scanned} of {total} scans ({shape}) are complete; rows with no complete scan are left "
+              "out. Machines: " + ("; ".join(sorted(machines)) or "none") + "."]
+    return lines
+
+
 def build(ctx: ReportContext) -> Section:
     from ..accuracy.implementations import resolve_implementation
 
@@ -131,6 +160,12 @@ def build(ctx: ReportContext) -> Section:
         *table,
         "",
         *(["Not graded here:", *missing, ""] if missing else []),
+        "**Exhaustive campaign** (`python -m gelulab.accuracy.campaign run`): gelulab's own functions on "
+        "*every* input of the dtype, each scan's float64 error bound cross-checked on every input against "
+        "long double. Stored summaries, not recomputed by the report (wall time on the machine named):",
+        "",
+        *campaign_table(),
+        "",
         "The plots show the worst error in each of 4,096 buckets of the bit pattern, against |x| on a log "
         "scale (negative x on the left); the dashed line is 0.5 ulp, the bound of correct rounding.",
     ])

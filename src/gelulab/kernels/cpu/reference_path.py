@@ -1,17 +1,20 @@
 """The exact path: every activation, any dtype, through the NumPy reference of ``functions/``.
 
-Results are the registry's float64 values rounded once into the caller's dtype, so they are
-correctly rounded wherever ``ActivationSpec.evaluate`` is. Products (``grad * f'(x)``,
-``f(a) * b``) are formed in float64 before that single rounding, so a fused op rounds once,
-not twice. This path is used for the activations and dtypes the fast numba kernels do not
-cover, and by the fast kernels for the rare inputs whose rounding they cannot decide.
+Results are gelulab's one rounding decision (:func:`gelulab.functions.rounding.correctly_rounded`)
+applied to the registry's float64 kernels, so they are correctly rounded wherever
+``ActivationSpec.evaluate`` is. Products (``grad * f'(x)``, ``f(a) * b``) are decided as products
+(the float64 product and its error bound; the oracle's value times the factor where that cannot
+decide), so a fused op rounds once, correctly, not twice. This path is used for the activations and
+dtypes the fast numba kernels do not cover, and by the fast kernels for the rare inputs whose
+rounding they cannot decide.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...functions import get, round_float64_to
+from ...functions import get
+from ...functions.rounding import correctly_rounded, float_format
 
 
 def _float64(a: np.ndarray) -> np.ndarray:
@@ -19,37 +22,43 @@ def _float64(a: np.ndarray) -> np.ndarray:
         return np.asarray(a).astype(np.float64)
 
 
+def _decided(name: str, x: np.ndarray, order: int, factor: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+    """factor * f^(order)(x), rounded once into dtype (float64: the float64 product)."""
+    x64 = _float64(x).reshape(-1)
+    f64 = None if factor is None else np.broadcast_to(_float64(factor), np.shape(x)).reshape(-1)
+    spec = get(name)
+    if dtype == np.float64:
+        y = spec.evaluate_float64(x64, order, extended=True)
+        with np.errstate(all="ignore"):
+            return y if f64 is None else f64 * y
+    return correctly_rounded(spec, x64, order, float_format(dtype), factor=f64).rounded.astype(dtype)
+
+
 def forward(name: str, x: np.ndarray) -> np.ndarray:
     """f(x), correctly rounded into x's dtype."""
     x = np.asarray(x)
-    # 1-d in, original shape out: the bfloat16 narrowing of functions/ fails on 0-d arrays
-    return np.asarray(get(name).evaluate(x.reshape(-1), 0)).reshape(x.shape)
+    return _decided(name, x, 0, None, x.dtype).reshape(x.shape)
 
 
 def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, order: int = 1) -> np.ndarray:
-    """grad * f^(order)(x), formed in float64 and rounded once into x's dtype."""
+    """grad * f^(order)(x), correctly rounded once into x's dtype."""
     x = np.asarray(x)
-    y = get(name).evaluate_float64(_float64(x).reshape(-1), order)
-    with np.errstate(all="ignore"):
-        prod = np.broadcast_to(_float64(grad), x.shape).reshape(-1) * y
-    return round_float64_to(prod, x.dtype).reshape(x.shape)
+    return _decided(name, x, order, grad, x.dtype).reshape(x.shape)
 
 
 def gated_forward(name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """f(a) * b, formed in float64 and rounded once."""
+    """f(a) * b, correctly rounded once."""
     a = np.asarray(a)
-    fa = get(name).evaluate_float64(_float64(a).reshape(-1), 0)
-    with np.errstate(all="ignore"):
-        prod = fa * _float64(b).reshape(-1)
-    return round_float64_to(prod, a.dtype).reshape(a.shape)
+    return _decided(name, a, 0, b, a.dtype).reshape(a.shape)
 
 
 def gated_backward(name: str, grad: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(grad * b * f'(a), grad * f(a)), each formed in float64 and rounded once."""
-    spec = get(name)
-    a64, b64, g64 = _float64(a), _float64(b), _float64(grad)
+    """(grad * b * f'(a), grad * f(a)), each correctly rounded once.
+
+    grad * b is exact in float64 for 16- and 32-bit inputs (two significands of at most 24 bits)."""
+    a = np.asarray(a)
+    g64 = np.broadcast_to(_float64(grad), a.shape)
     with np.errstate(all="ignore"):
-        ga = g64 * b64 * spec.evaluate_float64(a64, 1)
-        gb = g64 * spec.evaluate_float64(a64, 0)
-    dtype = np.asarray(a).dtype
-    return round_float64_to(ga, dtype), round_float64_to(gb, dtype)
+        gb = g64 * np.broadcast_to(_float64(b), a.shape)
+    ga = _decided(name, a, 1, gb, a.dtype).reshape(a.shape)
+    return ga, _decided(name, a, 0, g64, a.dtype).reshape(a.shape)

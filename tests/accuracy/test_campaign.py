@@ -1,0 +1,58 @@
+"""The exhaustive campaign: its stored summaries (read, not rerun), resuming, and the cross-check."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gelulab import reference
+from gelulab.accuracy import campaign, correctly_rounded, dtype_info
+from gelulab.accuracy import oracle as oracle_module
+from gelulab.functions import names
+
+REQUIRED = {"function", "order", "dtype", "inputs", "finite_inputs", "finite_wrong", "worst_ulp", "reference",
+            "cpu_seconds", "wall_seconds", "workers", "cpu_model", "date", "gelulab_version"}
+
+
+def test_every_stored_scan_covers_every_input_with_nothing_wrong():
+    rows = campaign.load()["scans"]
+    assert rows, "the campaign file holds no scan"
+    for r in rows:
+        assert REQUIRED <= set(r), sorted(REQUIRED - set(r))
+        assert r["inputs"] == dtype_info(r["dtype"]).count, r
+        assert r["finite_wrong"] == 0 and r["signed_zero_mismatch"] == 0, r
+        assert r["worst_ulp"] <= 0.5, r
+        assert r["reference"]["bound_violations"] == 0, r
+        assert r["reference"]["cross_worst_float64_ulps"] < 63, r
+
+
+def test_the_16bit_campaign_is_complete():
+    done = campaign.completed()
+    missing = [(f, o, d) for d in ("float16", "bfloat16") for f in names() for o in campaign.ORDERS
+               if (f, o, d) not in done]
+    assert not missing, missing
+
+
+def test_a_campaign_records_a_scan_once_and_skips_it_on_the_next_run(tmp_path):
+    path = tmp_path / "campaign.json"
+    rows = campaign.run_campaign(["float16"], ["relu", "silu"], orders=(1,), path=path,
+                                 results_dir=tmp_path / "scans", workers=1, progress=False)
+    assert [(r["function"], r["order"]) for r in rows] == [("relu", 1), ("silu", 1)]
+    assert all(r["finite_wrong"] == 0 and r["inputs"] == 65536 for r in rows)
+    assert rows[1]["reference"]["cross_checked"] > 60000  # silu runs in long double; relu has no such kernel
+    again = campaign.run_campaign(["float16"], ["relu", "silu"], orders=(1,), path=path,
+                                  results_dir=tmp_path / "scans", workers=1, progress=False)
+    assert again == [] and len(campaign.load(path)["scans"]) == 2
+
+
+def test_the_cross_check_catches_a_float64_value_outside_its_bound(monkeypatch):
+    real = oracle_module.float64_values
+
+    def off_by_2_to_the_minus_40(name, x, order):
+        return real(name, x, order) * (1 + 2.0**-40)  # 2**13 float64 ulps: far outside the bound
+
+    monkeypatch.setattr(oracle_module, "float64_values", off_by_2_to_the_minus_40)
+    x = np.linspace(-3, 3, 301).astype(np.float32)
+    ref = correctly_rounded("silu", x, 0, dtype_info("float32"), cross_check=True)
+    assert ref.bound_violations > 250 and ref.cross_worst_float64_ulps > 1000
+    want = [reference.round_to_format(reference.evaluate("silu", float(v), 0), "float32") for v in x]
+    assert np.array_equal(ref.rounded, want)
