@@ -122,7 +122,7 @@ def _accuracy_spec(args: argparse.Namespace, impls: list[str]):
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     function, order = _activation(args.function), args.derivative
-    kw = {"verify_per_chunk": args.verify}
+    kw = {"verify_per_chunk": args.verify, "cross_check": args.cross_check}
     if args.chunk_size:
         kw["chunk_size"] = args.chunk_size
     try:
@@ -153,11 +153,16 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
         raise UsageError("--exhaustive scans every input; drop --range/--stride (or drop --exhaustive)")
     if args.derivative not in (0, 1, 2):
         raise UsageError("--derivative takes 1 (f') or 2 (f'')")
+    for option in ("workers", "chunk_size", "stride"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UsageError(f"--{option.replace('_', '-')} must be at least 1 (got {value})")
     spec = _accuracy_spec(args, names_)
     path = None if args.no_save else Path(args.out) if args.out else spec.default_path()
     try:
         result = run_scan(spec, path=path, workers=args.workers, progress=not (args.no_progress or args.json),
-                          fresh=args.fresh, max_seconds=args.max_seconds)
+                          fresh=args.fresh, max_seconds=args.max_seconds, use_ray=args.ray or bool(args.address),
+                          ray_address=args.address)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.plot and result.results:
@@ -459,6 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", type=int, default=0, metavar="K",
                    help="also check K random inputs per chunk against mpmath (measures the float64 bound)")
     p.add_argument("--max-seconds", type=float, help="stop after about this long, saving a resumable result")
+    p.add_argument("--cross-check", action="store_true",
+                   help="check the reference's float64 error bound on every input against long double")
+    p.add_argument("--ray", action="store_true", help="run the chunks as Ray tasks (a local cluster unless --address)")
+    p.add_argument("--address", help="Ray cluster address (implies --ray); the checkpoint stays on this machine")
     p.add_argument("--plot", metavar="FILE", help="write the ulp-error-vs-x plot (PNG)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -11,6 +11,7 @@ rerun it. Inputs a scan finds wrong join the hard-case list.
 
     python -m gelulab.accuracy.campaign run --dtype float16 bfloat16
     python -m gelulab.accuracy.campaign run --dtype float32 --max-seconds 3600
+    python -m gelulab.accuracy.campaign run --dtype float32 --address HEAD:6379   # on a Ray cluster
     python -m gelulab.accuracy.campaign show
 """
 
@@ -104,7 +105,8 @@ def completed(path: Path = CAMPAIGN_PATH) -> dict[tuple[str, int, str], dict[str
 
 def run_campaign(dtypes: list[str], functions: list[str] | None = None, orders: tuple[int, ...] = ORDERS,
                  max_seconds: float | None = None, workers: int | None = None, path: Path = CAMPAIGN_PATH,
-                 results_dir: Path = DEFAULT_RESULTS_DIR, progress: bool = True) -> list[dict[str, Any]]:
+                 results_dir: Path = DEFAULT_RESULTS_DIR, progress: bool = True, use_ray: bool = False,
+                 ray_address: str | None = None) -> list[dict[str, Any]]:
     """Run (or resume) every scan not yet in the campaign file; returns the rows recorded now."""
     import time
 
@@ -122,7 +124,7 @@ def run_campaign(dtypes: list[str], functions: list[str] | None = None, orders: 
                     return recorded
                 spec = scan_spec(function, order, dtype)
                 result = run_scan(spec, path=spec.default_path(results_dir), workers=workers, progress=progress,
-                                  max_seconds=left)
+                                  max_seconds=left, use_ray=use_ray, ray_address=ray_address)
                 if not result.complete:
                     return recorded
                 row = summarize(result)
@@ -153,11 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-seconds", type=float, help="stop after about this long (each scan resumes later)")
     p.add_argument("--workers", type=int, help="processes (default: every core)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--ray", action="store_true", help="run each scan's chunks as Ray tasks")
+    p.add_argument("--address", help="Ray cluster address (implies --ray)")
     sub.add_parser("show", help="print the recorded scans")
     args = parser.parse_args(argv)
     if args.cmd == "run":
         rows = run_campaign(args.dtype, args.function, tuple(args.order), args.max_seconds, args.workers,
-                            progress=not args.no_progress)
+                            progress=not args.no_progress, use_ray=args.ray or bool(args.address),
+                            ray_address=args.address)
         for r in rows:
             print(_format_row(r))
         return 0

@@ -4,6 +4,8 @@ An implementation takes a NumPy array of the graded dtype (float32, float16 or a
 bfloat16 array) and returns f^(order) of it, in that dtype. The built-in ones:
 
 * ``gelulab``: gelulab's own ``get(f).evaluate`` (every registered function, orders 0-2).
+* ``gelulab-cpu``: gelulab's CPU kernels (``gelulab.kernels.cpu``): the compiled float32 and 16-bit
+  kernels where they exist, with the backward's product grad * f'(x) at grad = 1.
 * ``torch``: ``torch.nn.functional`` (gelu with approximate='none'/'tanh', silu, relu, ...);
   derivatives by autograd. Inputs shorter than 16 elements are padded, because PyTorch's CPU
   kernels take a scalar path for tiny tensors and graded results must not depend on the batch.
@@ -93,6 +95,15 @@ class Implementation:
 
 def _gelulab(function: str, x: np.ndarray, order: int) -> np.ndarray:
     return np.asarray(get(function).evaluate(x, order))
+
+
+def _gelulab_cpu(function: str, x: np.ndarray, order: int) -> np.ndarray:
+    """The CPU kernels: f(x), and grad * f^(order)(x) with grad = 1 (the backward's own product)."""
+    from ..kernels import cpu
+
+    if order == 0:
+        return cpu.forward(function, x)
+    return cpu.derivative_times(function, np.ones_like(x), x, order)
 
 
 # --- torch -----------------------------------------------------------------------------------
@@ -286,6 +297,9 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     for impl in (
         Implementation("gelulab", "gelulab's own gl.get(f).evaluate (correctly rounded by design)", _gelulab,
                        orders=(0, 1, 2)),
+        Implementation("gelulab-cpu", "gelulab's CPU kernels (numba: gelu, gelu_tanh, silu; the exact path for "
+                       "the rest); derivatives as grad * f'(x) with grad = 1", _gelulab_cpu, orders=(0, 1, 2),
+                       requires="numba"),
         Implementation("torch", "torch.nn.functional (CPU); derivatives by autograd", _torch,
                        functions=lambda: set(_torch_ops()), requires="torch"),
         Implementation("numpy", "textbook formulas in NumPy/SciPy arithmetic (erf, tanh, exp)",

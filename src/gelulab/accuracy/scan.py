@@ -272,6 +272,36 @@ def _grade_task(args: tuple[ScanSpec, int]) -> ChunkResult:
     return grade_chunk(*args)
 
 
+def _run_chunks_ray(spec: ScanSpec, todo: list[int], workers: int | None, address: str | None,
+                    ) -> Iterator[ChunkResult]:
+    """Chunks as Ray tasks on the cluster at ``address`` (a local one when None), at most ``workers``
+    (default: the cluster's CPUs) in flight; results come back to this process, which keeps the
+    checkpoint, so a scan started locally resumes on a cluster and the other way round."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--ray needs Ray: pip install 'gelulab[ray]' (or pip install 'ray[default]')") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}}, configure_logging=False)
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=2)(grade_chunk)
+        queue = list(todo)
+        in_flight: set[Any] = set()
+        limit = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        while queue or in_flight:
+            while queue and len(in_flight) < limit:
+                in_flight.add(remote.remote(spec, queue.pop(0)))
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            for ref in ready:
+                in_flight.discard(ref)
+                yield ray.get(ref)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
 def _run_chunks(spec: ScanSpec, todo: list[int], workers: int) -> Iterator[ChunkResult]:
     if workers <= 1 or len(todo) <= 1:
         for i in todo:
@@ -291,11 +321,14 @@ def run_scan(
     progress: bool = True,
     fresh: bool = False,
     max_seconds: float | None = None,
+    use_ray: bool = False,
+    ray_address: str | None = None,
 ) -> ScanResult:
     """Run (or resume, or reuse) a scan; write its result file at ``path`` if given.
 
     With ``max_seconds`` the scan stops after the first chunk finishing past that time and
-    saves a partial (resumable) result.
+    saves a partial (resumable) result. With ``use_ray`` the chunks run as Ray tasks on the
+    cluster at ``ray_address`` (a local one started for the scan when None).
     """
     usable, skipped = _check_supported(spec)
     run_spec = ScanSpec(**{**asdict(spec), "impls": tuple(usable)})
@@ -310,8 +343,9 @@ def run_scan(
         result = ScanResult(spec=run_spec, skipped=skipped)
     if not usable:
         return result
-    workers = workers or os.cpu_count() or 1
-    result.workers = workers
+    if not use_ray:
+        workers = workers or os.cpu_count() or 1
+    result.workers = workers or 0  # 0: as many as the Ray cluster has CPUs
     todo = [i for i in range(run_spec.n_chunks) if i not in result.done]
     t0 = time.perf_counter()
     wall_before = result.wall_seconds
@@ -332,8 +366,10 @@ def run_scan(
     label = f"{spec.function} d{spec.order} {spec.dtype}"
     with Progress(*columns, console=Console(stderr=True), disable=not progress, transient=False) as bar:
         task = bar.add_task(label, total=run_spec.n_inputs, completed=result.inputs_done, rate="")
+        chunks = (_run_chunks_ray(run_spec, todo, workers, ray_address) if use_ray
+                  else _run_chunks(run_spec, todo, workers))
         try:
-            for chunk in _run_chunks(run_spec, todo, workers):
+            for chunk in chunks:
                 result.add(chunk)
                 now = time.perf_counter()
                 result.wall_seconds = wall_before + (now - t0)
@@ -346,6 +382,7 @@ def run_scan(
                 if max_seconds is not None and now - t0 > max_seconds:
                     break
         finally:
+            chunks.close()  # stops the worker pool or the Ray tasks of a scan cut short
             result.wall_seconds = wall_before + (time.perf_counter() - t0)
             if path is not None:
                 result.save(path)

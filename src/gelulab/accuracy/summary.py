@@ -64,6 +64,10 @@ def scan_summary(result: ScanResult) -> dict[str, Any]:
             "escalated_to_mpmath": ref.escalated,
             "escalated_fraction": ref.escalated / result.inputs_done if result.inputs_done else 0.0,
             "ties_resolved_by_taylor": ref.tie_resolved,
+            "decided_in_long_double": ref.long_double,
+            "cross_checked": ref.cross_checked,
+            "bound_violations": ref.bound_violations,
+            "cross_worst_float64_ulps": ref.cross_worst_float64_ulps,
             "verified_against_mpmath": ref.verified,
             "verify_failures": ref.verify_failures,
             "verify_worst_float64_ulps": ref.verify_worst_float64_ulps,
@@ -130,11 +134,15 @@ def print_summary(result: ScanResult) -> None:
     console.print(regions)
     ref = d["reference"]
     console.print(
-        f"reference: float64 kernel rounded once; {ref['escalated_to_mpmath']:,} inputs escalated to mpmath "
-        f"({ref['escalated_fraction']:.2e} of those graded), {ref['ties_resolved_by_taylor']:,} exact ties near 0 "
-        f"settled by the sign of f''(0); {ref['verified_against_mpmath']:,} checked against mpmath"
+        f"reference: gelulab's rounding decision; {ref['decided_in_long_double']:,} inputs decided in long double, "
+        f"{ref['escalated_to_mpmath']:,} escalated to mpmath ({ref['escalated_fraction']:.2e} of those graded), "
+        f"{ref['ties_resolved_by_taylor']:,} exact ties near 0 settled by the sign of the x² term; "
+        f"{ref['verified_against_mpmath']:,} checked against mpmath"
         + (f" (worst float64 error {ref['verify_worst_float64_ulps']:.3g} ulp, "
            f"{len(ref['verify_failures'])} disagreements)" if ref["verified_against_mpmath"] else "")
+        + (f"; float64 bound cross-checked on {ref['cross_checked']:,} inputs against long double (worst "
+           f"{ref['cross_worst_float64_ulps']:.3g} ulp, {ref['bound_violations']:,} outside the bound)"
+           if ref["cross_checked"] else "")
     )
     for name, reason in d["skipped"].items():
         console.print(f"skipped {name}: {reason}")
