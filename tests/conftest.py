@@ -1,4 +1,10 @@
-"""Shared test settings. The one input sampler lives in gelulab.accuracy.sampler."""
+"""Shared test settings and fixtures: headless Chromium, a local Ray cluster. The one input sampler lives in
+gelulab.accuracy.sampler.
+
+Chromium is the Debian package (``scripts/setup_browser.sh`` installs it). Without it a browser test
+skips with the reason, except under CI (``CI`` set), where a missing browser is a failure: CI must
+prove the pages render.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 import gelulab as gl
+from gelulab.report.browser import BrowserUnavailable, launch_chromium
 
 ALL_NAMES = gl.names()
 SMOOTH_NAMES = [n for n in ALL_NAMES if gl.get(n).smooth]
@@ -55,3 +64,34 @@ def ray_cluster():
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def in_ci() -> bool:
+    """CI sets CI=true; "", "0", "false" and "no" mean not in CI."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def browser_unavailable(exc: BrowserUnavailable) -> None:
+    """Skip with the reason outside CI; fail under CI, where the browser test must run."""
+    if in_ci():
+        pytest.fail(f"{exc}; CI must run the browser test", pytrace=False)
+    pytest.skip(f"{exc}; with CI set this fails instead")
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A headless Chromium (selenium WebDriver) with a fresh profile; skipped only outside CI when missing."""
+    try:
+        driver = launch_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    except BrowserUnavailable as exc:
+        browser_unavailable(exc)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def on_browser_unavailable() -> Any:
+    """The fixture's skip-or-fail rule, for the test of that rule."""
+    return browser_unavailable
