@@ -30,8 +30,27 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+STRICT = ' (strict JSON: NaN and infinities as the strings "nan", "inf", "-inf")'
+JSON_HELP = "print JSON" + STRICT
+
+
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=_json_default))
+    """Strict JSON (RFC 8259 has no NaN or infinity): non-finite numbers are written as the strings
+    "nan", "inf" and "-inf"."""
+    print(json.dumps(_strict(data), indent=2, default=_json_default, allow_nan=False))
+
+
+def _strict(o: Any) -> Any:
+    if isinstance(o, float | np.floating):
+        v = float(o)
+        return v if math.isfinite(v) else ("nan" if v != v else "inf" if v > 0 else "-inf")
+    if isinstance(o, dict):
+        return {k: _strict(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_strict(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _strict(o.tolist())
+    return o
 
 
 def _json_default(o: Any) -> Any:
@@ -83,9 +102,34 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- output paths: checked before any long work -----------------------------------------------
+
+def _check_writable(path: str | None, option: str, folder: bool = False) -> None:
+    """UsageError naming the option when ``path`` (a file, or a folder when ``folder``) cannot be written:
+    the folder (or the file's folder) is created if missing and a scratch file written and removed there."""
+    import tempfile
+    from pathlib import Path
+
+    if path is None:
+        return
+    p = Path(path)
+    if folder and p.exists() and not p.is_dir():
+        raise UsageError(f"{option} {path} is a file; give a folder (it is created if missing)")
+    if not folder and p.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name")
+    where = p if folder else p.parent
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=where, prefix=".gelulab-write-check-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+
+
 # --- eval ------------------------------------------------------------------------------------
 
 def _parse_number(text: str) -> float:
+    text = text.strip()
     try:
         return float.fromhex(text) if text.lower().lstrip("+-").startswith("0x") else float(text)
     except ValueError:
@@ -159,6 +203,8 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
             raise UsageError(f"--{option.replace('_', '-')} must be at least 1 (got {value})")
     spec = _accuracy_spec(args, names_)
     path = None if args.no_save else Path(args.out) if args.out else spec.default_path()
+    _check_writable(str(path) if path else None, "--out")
+    _check_writable(args.plot, "--plot")
     try:
         result = run_scan(spec, path=path, workers=args.workers, progress=not (args.no_progress or args.json),
                           fresh=args.fresh, max_seconds=args.max_seconds, use_ray=args.ray or bool(args.address),
@@ -188,8 +234,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {args.out} is a file; give a folder (it is created if missing)")
+    _check_writable(args.out, "--out", folder=True)
     result = build_report(out_dir=out, quick=args.quick, show_progress=not args.no_progress and not args.json)
     if args.json:
         print(json.dumps({
@@ -246,6 +291,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must end in one of {', '.join(plots.FORMATS)} (got {out.name!r})")
     if args.range is not None and not args.range[0] < args.range[1]:
         raise UsageError(f"--range needs A < B (got {args.range[0]} {args.range[1]})")
+    _check_writable(args.out, "--out")
     chosen = _activation_list(" ".join(args.names)) if args.names else None
     if args.kind == "functions":
         plots.plot_functions(chosen or ["gelu", "relu"], out, derivatives=args.derivative,
@@ -277,6 +323,12 @@ def _overrides(args: argparse.Namespace) -> dict:
         settings = parse_settings(args.set)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    for option in ("steps", "batch_size"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UsageError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
     explicit = {"steps": args.steps, "lr": args.lr, "batch_size": args.batch_size, "model": args.model,
                 "corpus": args.corpus}
     return {**settings, **{k: v for k, v in explicit.items() if v is not None}}
@@ -333,6 +385,7 @@ def cmd_results(args: argparse.Namespace) -> int:
     from .experiments.commands import results
     from .experiments.tables import print_tables
 
+    _check_writable(args.plot, "--plot")
     summaries, figure = _experiment_call(results, _store_path(args), args.task,
                                          canonical_activation(args.baseline), args.plot)
     if args.json:
@@ -383,6 +436,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             config.threads = [int(t) for t in args.threads.replace(",", " ").split()]
         except ValueError:
             raise UsageError(f"bad --threads {args.threads!r}; use e.g. 1,2") from None
+        if not config.threads or min(config.threads) < 1:
+            raise UsageError(f"--threads must list thread counts of at least 1, got {args.threads!r}")
     if args.repeats:
         config.repeats = args.repeats
     config.dtype = args.dtype
@@ -399,6 +454,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not 0 <= args.memory_log2_size <= 30:
             raise UsageError("--memory-log2-size must lie in 0..30 (0 skips the memory measurement)")
         config.memory_size = 0 if args.memory_log2_size == 0 else 1 << args.memory_log2_size
+    _check_writable(str(out), "--out")
+    _check_writable(args.plot, "--plot")
     result = cpu.run(config, progress=not args.json)
     path = cpu.save(result, out)
     figure = cpu.plot(result, args.plot or path.with_suffix(".png"))
@@ -429,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="the registered activations, their aliases and formulas",
                        description="List every registered activation with its aliases, family and formula.")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table" + STRICT)
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("eval", help="evaluate an activation or its derivative at given points",
@@ -439,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("x", nargs="+", help="input values")
     p.add_argument("--derivative", type=int, choices=(0, 1, 2), default=0, help="0: f, 1: f', 2: f''")
     p.add_argument("--dtype", default="float64", help="float64 (default), float32, float16 or bfloat16")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("accuracy", help="ulp error of GELU implementations on every input of a dtype",
@@ -469,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray", action="store_true", help="run the chunks as Ray tasks (a local cluster unless --address)")
     p.add_argument("--address", help="Ray cluster address (implies --ray); the checkpoint stays on this machine")
     p.add_argument("--plot", metavar="FILE", help="write the ulp-error-vs-x plot (PNG)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_accuracy)
 
@@ -479,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="report", help="output folder (default: ./report)")
     p.add_argument("--quick", action="store_true", help="small, fast version (for tests)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
-    p.add_argument("--json", action="store_true", help="print what was written and each section's data as JSON")
+    p.add_argument("--json", action="store_true", help="print what was written and each section's data" + STRICT)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("properties", help="computed properties of activations (monotonic, minimum, smoothness...)",
@@ -487,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "intervals, global minimum to float64 precision), continuity class of f and f', range, "
                        "negative outputs, f'(0) and limits, moments under N(0,1) and the largest gap to GELU.")
     p.add_argument("names", nargs="*", help="activation names or aliases (default: all)")
-    p.add_argument("--json", action="store_true", help="print JSON with every number")
+    p.add_argument("--json", action="store_true", help="print JSON with every number" + STRICT)
     p.set_defaults(func=cmd_properties)
 
     p = sub.add_parser("claims", help="check every statement of the GELU-vs-ReLU explainer",
@@ -495,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "holds in part, cannot be settled here) with the computed, measured or training evidence.")
     p.add_argument("keys", nargs="*", help="claim keys to check (default: all; see --json for the keys)")
     p.add_argument("--quick", action="store_true", help="smaller timing for the speed claims")
-    p.add_argument("--json", action="store_true", help="print JSON claim records")
+    p.add_argument("--json", action="store_true", help="print JSON claim records" + STRICT)
     p.set_defaults(func=cmd_claims)
 
     p = sub.add_parser("plot", help="plot activations, derivatives, GELU's minimum or the approximation errors",
@@ -506,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--derivative", action="store_true", help="add a panel with the first derivatives")
     p.add_argument("--range", nargs=2, type=float, metavar=("A", "B"), help="x range (default -4 4)")
     p.add_argument("--out", default="gelulab_plot.png", help="output file (.png, .svg or .pdf)")
-    p.add_argument("--json", action="store_true", help="print the written path as JSON")
+    p.add_argument("--json", action="store_true", help="print the written path as JSON" + STRICT)
     p.set_defaults(func=cmd_plot)
 
     def experiment_options(p: argparse.ArgumentParser) -> None:
@@ -519,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="any other task setting, e.g. n_layer=4 (repeatable)")
         p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
         p.add_argument("--store", help="results store (default $GELULAB_STORE or results/gelulab.sqlite)")
-        p.add_argument("--json", action="store_true", help="print JSON")
+        p.add_argument("--json", action="store_true", help=JSON_HELP)
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("train", help="train one model (task, activation, seed) into the results store",
@@ -553,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", default="relu", help="activation compared against (default relu)")
     p.add_argument("--plot", help="also write the learning curves to this PNG")
     p.add_argument("--store", help="results store (default $GELULAB_STORE or results/gelulab.sqlite)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("bench", help="CPU speed of gelulab's ops vs a copy and vs torch (eager and compiled)",
@@ -584,15 +641,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to store the JSON (default results/bench/cpu.json, "
                    "results/bench/cpu_<dtype>.json for the 16-bit types)")
     p.add_argument("--plot", help="plot path (default: the JSON's path with .png)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables" + STRICT)
     p.set_defaults(func=cmd_bench)
 
     return parser
 
 
+def _is_negative_number(token: str) -> bool:
+    if not token.startswith("-") or token.startswith("--") or len(token) < 2:
+        return False
+    try:
+        _parse_number(token)
+    except UsageError:
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # argparse reads -1e-3, -inf and -0x1p-3 as options; a leading space makes them values (float() strips it)
+    argv = [f" {a}" if _is_negative_number(a) else a for a in argv]
+    try:
+        args = parser.parse_args(argv)
+    except ValueError as exc:  # a bad environment variable read while the parser is built
+        return _fail(str(exc))
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

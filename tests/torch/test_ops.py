@@ -214,3 +214,12 @@ def test_torch_compile_traces_the_ops_without_graph_breaks():
     assert torch.equal(y, eager)
     y.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("shape", [(3, 0), (0, 4), (2, 0, 0)])
+def test_gated_ops_take_an_empty_tensor_as_glu_does(shape):
+    x = torch.randn(*shape, requires_grad=True)
+    y = gt.swiglu(x)
+    assert y.shape == torch.nn.functional.glu(x.detach()).shape
+    y.sum().backward()
+    assert x.grad.shape == x.shape

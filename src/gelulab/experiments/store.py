@@ -90,12 +90,25 @@ class RunRecord:
     id: int | None = None
 
 
+def _read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
+    """A read-only connection. A WAL database needs its -shm file, which SQLite cannot create in a
+    folder it may not write: there the file is opened as immutable (no writer can exist there)."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return con
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc):
+            raise
+        return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, timeout=timeout)
+
+
 def _inspect(path: Path) -> None:
     """Refuse (without writing a byte) a file that is not an empty or gelulab SQLite database."""
     if not path.exists() or path.stat().st_size == 0:
         return
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = _read_only(path)
         try:
             app_id = con.execute("PRAGMA application_id").fetchone()[0]
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -130,11 +143,20 @@ class RunStore:
         if readonly:
             if not self.path.exists():
                 raise StoreError(f"no results store at {self.path}: run 'gelulab sweep' or 'gelulab train' first")
-            self._con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30.0)
+            self._con = _read_only(self.path, timeout=30.0)
+            if not self._con.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='gelulab_schema'").fetchone():
+                self._con.close()
+                raise StoreError(f"{self.path} holds no runs yet (an empty database): run 'gelulab sweep' or "
+                                 "'gelulab train' with this --store first")
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._con.execute("PRAGMA journal_mode=WAL")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+                self._con.execute("PRAGMA journal_mode=WAL")
+            except (OSError, sqlite3.OperationalError) as exc:
+                raise StoreError(f"cannot open or create the results store {self.path} ({exc}): pass another "
+                                 "--store path") from None
             self._con.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, never torn
             self._con.execute("PRAGMA foreign_keys=ON")
             self._initialise()

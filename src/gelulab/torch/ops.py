@@ -159,6 +159,8 @@ def _half_shape(x: Tensor) -> tuple[int, ...]:
 def _gated(x: Tensor, activation: str) -> Tensor:
     """f(a) * b with x = [a | b] halves of the last dim, rounded once."""
     name = _check_gated(x, activation)
+    if x.numel() == 0:  # (3, 0) -> (3, 0), as F.glu gives; the kernels take no empty rows
+        return x.new_empty(_half_shape(x))
     return _run_into(lambda a, out: cpu.gated_forward(name, a, out), x, _half_shape(x), as_numpy(x))
 
 
@@ -175,6 +177,8 @@ def _(x: Tensor, activation: str) -> Tensor:
 def _gated_backward(grad: Tensor, x: Tensor, activation: str) -> Tensor:
     """[grad * b * f'(a) | grad * f(a)], each rounded once."""
     name = _check_gated(x, activation)
+    if x.numel() == 0:
+        return empty_like_contiguous(x)
     g = grad.to(x.dtype) if grad.dtype != x.dtype else grad
     return _run_into(lambda gg, xx, out: cpu.gated_backward(name, gg, xx, out), x, tuple(x.shape),
                      as_numpy(g.expand(_half_shape(x))), as_numpy(x))

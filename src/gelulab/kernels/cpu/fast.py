@@ -932,8 +932,20 @@ def _run_team(driver: str, kind: int, counts: np.ndarray, threads: int, arrays: 
 # torch's), the other thread takes more blocks instead of waiting for the slow half.
 
 #: Threads set by set_threads or $GELULAB_THREADS; None: follow torch's thread count (or the cores).
-_threads: int | None = None if os.environ.get("GELULAB_THREADS") is None \
-    else max(1, int(os.environ["GELULAB_THREADS"]))
+def _threads_from_environment() -> int | None:
+    text = os.environ.get("GELULAB_THREADS")
+    if text is None or not text.strip():
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise ValueError(f"GELULAB_THREADS must be a whole number of threads (at least 1), got {text!r}") from None
+    if n < 1:
+        raise ValueError(f"GELULAB_THREADS must be at least 1, got {n}")
+    return n
+
+
+_threads: int | None = _threads_from_environment()
 _pool: ThreadPoolExecutor | None = None
 #: Below this many elements a call runs on the calling thread (a hand-off costs microseconds).
 _PARALLEL_MIN = 1 << 16
