@@ -169,3 +169,35 @@ def test_timm_activation_classes_are_swapped():
     assert [n.what for n in report.not_swapped] == ["Tanh"]
     with torch.no_grad():
         torch.testing.assert_close(model(x), before, rtol=1e-5, atol=1e-5)
+
+
+class _Block(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = torch.nn.Linear(8, 16)
+        self.act = torch.nn.GELU(approximate="tanh")
+        self.mid = torch.nn.Linear(16, 16)
+        self.gate = torch.nn.SiLU()
+        self.down = torch.nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.gate(self.mid(self.act(self.up(x))))
+        return self.down(h[..., :8] * h[..., 8:])
+
+
+def test_a_swapped_model_scripts_compiles_and_exports_with_the_same_results():
+    torch.manual_seed(0)
+    model = _Block()
+    gt.swap_activations(model)
+    gated = torch.nn.Sequential(torch.nn.Linear(8, 16), gt.SwiGLU(), torch.nn.Linear(8, 4))
+    x = torch.randn(5, 8)
+    for m in (model, gated):
+        want = m(x)
+        scripted = torch.jit.script(m)
+        assert torch.equal(scripted(x), want)
+        xg = x.clone().requires_grad_(True)
+        scripted(xg).sum().backward()
+        assert xg.grad is not None and torch.isfinite(xg.grad).all()
+        assert torch.equal(torch.compile(m, fullgraph=True)(x), want)
+        exported = torch.export.export(m, (x,))
+        assert torch.equal(exported.module()(x), want)

@@ -223,3 +223,22 @@ def test_gated_ops_take_an_empty_tensor_as_glu_does(shape):
     assert y.shape == torch.nn.functional.glu(x.detach()).shape
     y.sum().backward()
     assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.randn(2, 3, 4, 5).to(memory_format=torch.channels_last),
+    lambda: torch.randn(2, 3, 4, 5, 6).to(memory_format=torch.channels_last_3d),
+    lambda: torch.randn(6, 9).t(),
+    lambda: torch.randn(3, 4, 5).permute(2, 0, 1),
+], ids=["channels_last", "channels_last_3d", "transpose", "permuted"])
+def test_elementwise_ops_keep_a_dense_inputs_memory_layout(make):
+    x = make().requires_grad_(True)
+    y = gt.gelu(x)
+    assert y.stride() == torch.nn.functional.gelu(x.detach()).stride() == x.stride()
+    assert torch.equal(y, gt.gelu(x.detach().contiguous()))
+    y.backward(torch.ones_like(y))
+    assert x.grad.stride() == x.stride()
+    assert torch.equal(x.grad, ops.activation_backward_op("gelu")(torch.ones(x.shape), x.detach().contiguous(), 1))
+    compiled = torch.compile(lambda v: gt.silu(v) + 1, fullgraph=True)
+    z = compiled(x.detach())
+    assert z.stride() == x.stride() and torch.equal(z, gt.silu(x.detach().contiguous()) + 1)

@@ -10,6 +10,7 @@ input, so autograd can always save it).
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from ..functions import get, resolve
@@ -25,6 +26,8 @@ class Activation(nn.Module):
         self.name = resolve(name)
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.jit.is_scripting():  # TorchScript: the by-name op (the same op underneath)
+            return torch.ops.gelulab.activation(x, self.name)
         return F.activation(x, self.name)
 
     def extra_repr(self) -> str:
@@ -143,6 +146,8 @@ class Gated(nn.Module):
         self.name = resolve(name)
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.jit.is_scripting():
+            return torch.ops.gelulab.gated(x, self.name)
         return F.gated(x, self.name)
 
     def extra_repr(self) -> str:

@@ -59,9 +59,29 @@ def _define(schema: str, kernel: Callable) -> Callable:
 
 # --- elementwise activations -----------------------------------------------------------------
 
+def _dense_order(x: Tensor) -> tuple[int, ...] | None:
+    """For a dense, non-overlapping x that is not contiguous (channels_last, a transpose): the order of
+    dims in which it is contiguous; None otherwise."""
+    if x.dim() < 2 or x.is_contiguous() or x.numel() == 0:
+        return None
+    order = tuple(sorted(range(x.dim()), key=lambda d: -x.stride(d)))
+    return order if x.permute(order).is_contiguous() else None
+
+
+def _like_layout(x: Tensor, order: tuple[int, ...], kernel: Callable, *inputs: Tensor) -> Tensor:
+    """Run an elementwise kernel with x's memory layout kept, as torch's own ops do: the output is
+    ``empty_like(x)`` (x's strides) and every array is passed in the order where x is contiguous."""
+    out = torch.empty_like(x)
+    kernel(*(as_numpy(t.permute(order)) for t in inputs), out=as_numpy(out.permute(order)))
+    return out
+
+
 def _define_activation(name: str) -> tuple[Callable, Callable, Callable]:
     def forward(x: Tensor) -> Tensor:
         check_tensor(x, name)
+        layout = _dense_order(x)
+        if layout is not None:
+            return _like_layout(x, layout, lambda a, out: cpu.forward(name, a, out), x)
         xs = as_numpy(x)
         return _run_into(lambda a, out: cpu.forward(name, a, out), x, tuple(x.shape), xs)
 
@@ -73,6 +93,9 @@ def _define_activation(name: str) -> tuple[Callable, Callable, Callable]:
         g = grad.to(x.dtype) if grad.dtype != x.dtype else grad
         if g.shape != x.shape:
             g = g.expand(x.shape)
+        layout = _dense_order(x)
+        if layout is not None:
+            return _like_layout(x, layout, lambda gg, xx, out: cpu.derivative_times(name, gg, xx, order, out), g, x)
         return _run_into(lambda gg, xx, out: cpu.derivative_times(name, gg, xx, order, out), x, tuple(x.shape),
                          as_numpy(g), as_numpy(x))
 
@@ -90,13 +113,14 @@ def _define_activation(name: str) -> tuple[Callable, Callable, Callable]:
     bwd_op = _define(f"{name}_backward(Tensor grad, Tensor x, int order) -> Tensor", backward)
     out_op = _define(f"{name}_out(Tensor x, Tensor(a!) out) -> ()", forward_out)
 
+    # outputs keep a dense input's layout (channels_last stays channels_last), as empty_like gives it
     @torch.library.register_fake(fwd_op)
     def _(x: Tensor) -> Tensor:
-        return empty_like_contiguous(x)
+        return torch.empty_like(x) if _dense_order(x) is not None else empty_like_contiguous(x)
 
     @torch.library.register_fake(bwd_op)
     def _(grad: Tensor, x: Tensor, order: int) -> Tensor:
-        return empty_like_contiguous(x)
+        return torch.empty_like(x) if _dense_order(x) is not None else empty_like_contiguous(x)
 
     @torch.library.register_fake(out_op)
     def _(x: Tensor, out: Tensor) -> None:
@@ -127,6 +151,18 @@ def _define_activation(name: str) -> tuple[Callable, Callable, Callable]:
 
 
 ACTIVATION_OPS: dict[str, tuple[Callable, Callable, Callable]] = {n: _define_activation(n) for n in names()}
+
+
+def _by_name(x: Tensor, activation: str) -> Tensor:
+    return ACTIVATION_OPS[resolve(activation)][0](x)
+
+
+# One op for every activation, the name as an argument: what a TorchScript'ed module calls (a script
+# cannot pick ``torch.ops.gelulab.<name>`` from a string). Composite: it runs the activation's own op,
+# so autograd, the fake kernel and torch.compile are that op's.
+_LIBRARY.define("activation(Tensor x, str activation) -> Tensor")
+_LIBRARY.impl("activation", _by_name, "CompositeImplicitAutograd")
+activation_by_name = torch.ops.gelulab.activation.default
 
 
 def activation_op(name: str) -> Callable[[Tensor], Tensor]:
