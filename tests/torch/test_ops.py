@@ -242,3 +242,25 @@ def test_elementwise_ops_keep_a_dense_inputs_memory_layout(make):
     compiled = torch.compile(lambda v: gt.silu(v) + 1, fullgraph=True)
     z = compiled(x.detach())
     assert z.stride() == x.stride() and torch.equal(z, gt.silu(x.detach().contiguous()) + 1)
+
+
+def test_outputs_are_freed_on_their_last_reference_from_the_first_call_on():
+    # a fresh process: the first calls compile (or load) the kernels; gc stays off, so only reference
+    # counting can free the outputs
+    code = """
+import gc, weakref, torch, gelulab.torch as gt
+gc.disable()
+alive = []
+for dt in (torch.float32, torch.bfloat16, torch.float64):
+    x = torch.randn(1000).to(dt).requires_grad_(True)
+    y = gt.gelu(x); r1 = weakref.ref(y); y.sum().backward(); del y
+    w = gt.swiglu(torch.randn(4, 250).to(dt)); r2 = weakref.ref(w); del w
+    alive += [r1() is not None, r2() is not None]
+print(sum(alive))
+"""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "0"

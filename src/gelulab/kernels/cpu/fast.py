@@ -32,6 +32,7 @@ other: the exact path rounds them towards the sign of the x^2 term.
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import os
 import sys
@@ -753,6 +754,10 @@ def _run(driver, kind: int, *args, fmt: int | None = None):
     if entry is not None:
         return entry(*literals, *args)
     result = driver(*literals, *args)  # compiles, or loads from numba's cache
+    # numba's compiler catches exceptions of its own; their tracebacks form cycles through the frames
+    # of this call, which hold the caller's output: without a collection now, the first output of a
+    # process would outlive its last reference until the next one. Once per compiled signature.
+    gc.collect()
     wanted = tuple(types.literal(v) for v in literals) + tuple(numba.typeof(a) for a in args)
     for signature, compiled in driver.overloads.items():
         if tuple(signature) == wanted:
