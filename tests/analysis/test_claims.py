@@ -114,3 +114,18 @@ def test_cost_claim_verdict_follows_the_measured_ratio(ratio, verdict):
 def test_unknown_claim_key_is_refused():
     with pytest.raises(KeyError):
         check_claims(quick=True, keys=["no_such_claim"])
+
+
+def test_quotes_are_shown_with_the_encoding_damage_repaired_and_matched_on_the_original():
+    from gelulab.analysis.claims import claims
+    from gelulab.analysis.explainer import explainer_text, repair_encoding
+
+    assert repair_encoding("‚úÖ Faster ‚Üí better ‚Äî é Φ") == "✅ Faster → better — é Φ"
+    text = repair_encoding(explainer_text())
+    assert "‚" not in text and "✅" in text and "→" in text
+    catalog = claims()
+    damaged = [c for c in catalog if "‚" in c.quote]
+    assert damaged, "some quotes carry the damaged characters in the original"
+    for c in catalog:
+        assert c.quote in explainer_text()  # matched on the original bytes
+        assert "‚" not in repair_encoding(c.quote)

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import claim_evidence as ev
 from .claim_evidence import Evidence, EvidenceContext, EvidenceFunction
-from .explainer import properties_table, quote, table_with
+from .explainer import properties_table, quote, repair_encoding, table_with
 
 KINDS = ("property", "measurement", "training", "not testable")
 
@@ -49,7 +49,8 @@ class ClaimResult:
         c, e = self.claim, self.evidence
         return {
             "key": c.key,
-            "quote": c.quote,
+            "quote": repair_encoding(c.quote),
+            "quote_original": c.quote,  # as the explainer's bytes read, for matching
             "where": c.where,
             "activations": list(c.activations),
             "kind": c.kind,

@@ -4,18 +4,39 @@
 (its odd characters, mis-decoded emoji, included), so the claims quote it exactly and the
 report works from an installed package. Its Markdown tables are parsed here at run time;
 ``quote`` refuses any text that is not in the file, so a claim can never misquote it.
+
+The file's odd characters are UTF-8 that was once decoded as Mac Roman ("‚úÖ" is the three bytes
+of ✅ read that way). Claims match the original text; what is *shown* goes through
+``repair_encoding``, which reverses that decoding wherever it gives valid UTF-8.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
 @cache
 def explainer_text() -> str:
     return resources.files("gelulab.analysis").joinpath("explainer.md").read_text(encoding="utf-8")
+
+
+def repair_encoding(text: str) -> str:
+    """``text`` with every run of non-ASCII characters that is UTF-8 read as Mac Roman decoded again
+    ("‚úÖ Faster" -> "✅ Faster", "‚Üí" -> "→"); runs that are not (a real "é", "Φ") stay as they are."""
+
+    def fix(m: re.Match[str]) -> str:
+        run = m.group(0)
+        try:
+            return run.encode("mac_roman").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return run
+
+    return _NON_ASCII_RUN.sub(fix, text)
 
 
 class QuoteError(LookupError):

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from .claims import ClaimResult
+from .explainer import repair_encoding
 from .properties import Properties
 
 VERDICT_STYLE = {"holds": "green", "fails": "bold red", "holds in part": "yellow", "cannot be settled here": "dim"}
@@ -95,8 +96,8 @@ def print_claims(results: Sequence[ClaimResult]) -> None:
         table.add_column(col, overflow="fold")
     for r in results:
         style = VERDICT_STYLE.get(r.verdict, "")
-        table.add_row(r.claim.key, r.claim.quote, r.claim.kind, f"[{style}]{r.verdict}[/]", r.evidence.summary,
-                      r.evidence.command)
+        table.add_row(r.claim.key, repair_encoding(r.claim.quote), r.claim.kind, f"[{style}]{r.verdict}[/]",
+                      r.evidence.summary, r.evidence.command)
     console = Console(width=max(160, Console().width))
     console.print(table)
     counts: dict[str, int] = {}

@@ -149,8 +149,9 @@ def build(ctx: ReportContext) -> Section:
         table += ["", "Data: " + "; ".join(f"[{k}] {src}" for src, k in notes.items()) + "."]
     missing = [f"- {n}: {why}" for n, why in skipped.items() if why]
     text = "\n".join([
-        "Each implementation of GELU is graded against the correctly rounded result: gelulab's float64 "
-        "kernel rounded once, escalated to the mpmath oracle where float64 cannot decide the rounding. "
+        "Each implementation of GELU is graded against the correctly rounded result: gelulab's one rounding "
+        "decision (the float64 kernel rounded once where its error bound allows it; otherwise decided in long "
+        "double, by the tiny-x rule or by the mpmath oracle). "
         "*Correctly rounded* counts finite inputs whose result equals that value; *worst ulp* is the largest "
         "|computed − exact| in units in the last place of the dtype (inf: a finite exact value returned as "
         "inf or NaN); *flushed to 0* counts results returned as zero where the correctly rounded value is not. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.claims import check_claims
+from ..analysis.explainer import repair_encoding
 from ..analysis.plots import plot_speed
 from .section import ReportContext, Section
 
@@ -22,7 +23,7 @@ def build(ctx: ReportContext) -> Section:
     rows = ["| # | the explainer says | kind | verdict | evidence (computed in this run) | rerun |",
             "|---|---|---|---|---|---|"]
     for i, r in enumerate(results, 1):
-        rows.append(f"| {i} | `{_cell(r.claim.quote)}` | {r.claim.kind} | {_MARK[r.verdict]} | "
+        rows.append(f"| {i} | `{_cell(repair_encoding(r.claim.quote))}` | {r.claim.kind} | {_MARK[r.verdict]} | "
                     f"{_cell(r.evidence.summary)} | `{_cell(r.evidence.command)}` |")
     speed = next((r for r in results if r.claim.key == "tanh_faster"), None)
     figures = []
@@ -30,7 +31,8 @@ def build(ctx: ReportContext) -> Section:
         figures.append(plot_speed(speed.evidence.numbers["ns_per_element"], ctx.figures_dir / "claims_speed.png",
                                   title="CPU ns/element measured for the speed claims"))
     text = [
-        f"{len(results)} statements of the explainer, quoted verbatim (its odd characters included), each with "
+        f"{len(results)} statements of the explainer, quoted verbatim (its encoding damage repaired: its emoji and "
+        "arrows were UTF-8 read as Mac Roman), each with "
         "the evidence that settles it: a computed property, a measurement made in this run, or training runs. "
         "Verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items()) + ".",
         "",
@@ -61,7 +63,7 @@ def _highlights(results: list, counts: dict[str, int]) -> list[str]:
 
 
 def _quote(text: str, limit: int = 70) -> str:
-    return _shorten(text.replace("`", "'"), limit)
+    return _shorten(repair_encoding(text).replace("`", "'"), limit)
 
 
 def _shorten(text: str, limit: int = 220) -> str:
