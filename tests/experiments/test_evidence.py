@@ -90,3 +90,12 @@ def test_default_store_path_comes_from_the_environment(store_with_runs, monkeypa
     monkeypatch.delenv("GELULAB_STORE")
     monkeypatch.chdir(tmp_path)
     assert training_evidence("gelu_better_language") is None
+
+
+def test_the_evidence_names_the_stored_runs_it_came_from(store_with_runs):
+    from gelulab.experiments.store import RunStore
+
+    ev = training_evidence("gelu_better_language", store_with_runs)
+    with RunStore(store_with_runs, readonly=True) as store:
+        n = store.count()
+    assert ev["source"].startswith(f"{n} stored runs in {store_with_runs}")

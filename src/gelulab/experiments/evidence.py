@@ -161,4 +161,7 @@ def training_evidence(key: str, store_path: str | os.PathLike[str] | None = None
     direction = "lower" if (claim.metric or "") in LOWER_IS_BETTER else "higher"
     metric_note = claim.what if claim.metric is None else f"{claim.what}, {direction} is better"
     summary = f"{claim.favoured} vs {claim.other} on {metric_note}: " + "; ".join(clauses)
-    return {"verdict": verdict, "summary": summary, "command": _command(claim), "experiments": len(clauses)}
+    newest = max(r.finished_at for r in runs)
+    source = f"{len(runs)} stored runs in {path}, the newest finished {newest}"
+    return {"verdict": verdict, "summary": summary, "command": _command(claim), "experiments": len(clauses),
+            "source": source}

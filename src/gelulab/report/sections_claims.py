@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..analysis.claims import check_claims
 from ..analysis.explainer import repair_encoding
 from ..analysis.plots import plot_speed
-from .section import ReportContext, Section
+from .section import COMPUTED_NOW, ReportContext, Section
 
 _MARK = {"holds": "✓ holds", "fails": "✗ **fails**", "holds in part": "◐ holds in part",
          "cannot be settled here": "? cannot be settled here"}
@@ -20,8 +20,9 @@ def build(ctx: ReportContext) -> Section:
     counts: dict[str, int] = {}
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    rows = ["| # | the explainer says | kind | verdict | evidence (computed in this run) | rerun |",
+    rows = ["| # | the explainer says | kind | verdict | evidence | rerun |",
             "|---|---|---|---|---|---|"]
+    sources = sorted({str(r.evidence.numbers["source"]) for r in results if "source" in r.evidence.numbers})
     for i, r in enumerate(results, 1):
         rows.append(f"| {i} | `{_cell(repair_encoding(r.claim.quote))}` | {r.claim.kind} | {_MARK[r.verdict]} | "
                     f"{_cell(r.evidence.summary)} | `{_cell(r.evidence.command)}` |")
@@ -38,13 +39,16 @@ def build(ctx: ReportContext) -> Section:
         "",
         *rows,
         "",
-        "Claims of the *training* kind are settled by the experiments (`gelulab sweep`) once their results exist; "
-        "until then they say so. The figures of the Properties section show the minimum that refutes "
+        "Claims of the *training* kind are settled by the experiments (`gelulab sweep`) once their results exist "
+        "(read from the results store: " + ("; ".join(sources) if sources else "no stored runs yet") + "); "
+        "until then they say so. Properties and measurements are computed in this build. The figures of the "
+        "Properties section show the minimum that refutes "
         "\"Monotonic: Yes\" and the approximation errors; below, the timings behind the speed claims.",
     ]
+    data = COMPUTED_NOW + ("; training verdicts from " + "; ".join(sources) if sources else "")
     return Section(key="claims", title="Claims", markdown="\n".join(text),
                    rerun="gelulab claims" + (" --quick" if ctx.quick else ""), figures=figures,
-                   highlights=_highlights(results, counts))
+                   highlights=_highlights(results, counts), data_source=data)
 
 
 def _highlights(results: list, counts: dict[str, int]) -> list[str]:
