@@ -277,15 +277,13 @@ def _run_chunks_ray(spec: ScanSpec, todo: list[int], workers: int | None, addres
     """Chunks as Ray tasks on the cluster at ``address`` (a local one when None), at most ``workers``
     (default: the cluster's CPUs) in flight; results come back to this process, which keeps the
     checkpoint, so a scan started locally resumes on a cluster and the other way round."""
+    from ..cluster import ray_session, require_ray
+
     try:
-        import ray
-    except ImportError:
-        raise ValueError("--ray needs Ray: pip install 'gelulab[ray]' (or pip install 'ray[default]')") from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}}, configure_logging=False)
-    try:
+        require_ray()
+    except ImportError as exc:
+        raise ValueError(str(exc)) from None
+    with ray_session(address) as ray:
         remote = ray.remote(num_cpus=1, max_retries=2)(grade_chunk)
         queue = list(todo)
         in_flight: set[Any] = set()
@@ -297,9 +295,6 @@ def _run_chunks_ray(spec: ScanSpec, todo: list[int], workers: int | None, addres
             for ref in ready:
                 in_flight.discard(ref)
                 yield ray.get(ref)
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 def _run_chunks(spec: ScanSpec, todo: list[int], workers: int) -> Iterator[ChunkResult]:

@@ -152,16 +152,13 @@ def _sweep_processes(pending: Sequence[PlannedRun], finish: Callable, workers: i
 
 def _sweep_ray(pending: Sequence[PlannedRun], finish: Callable, workers: int | None, threads: int,
                address: str | None) -> None:
+    from ..cluster import ray_session, require_ray
+
     try:
-        import ray
-    except ImportError:
-        raise SweepError("--ray needs Ray: pip install 'gelulab[ray]' (or pip install 'ray[default]')") from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        # the package is importable on a local cluster; on a remote one gelulab must be installed there
-        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"OMP_NUM_THREADS": str(threads)}}, configure_logging=False)
-    try:
+        require_ray()
+    except ImportError as exc:
+        raise SweepError(str(exc)) from None
+    with ray_session(address, threads) as ray:
         remote = ray.remote(num_cpus=threads, max_retries=0)(_run_planned)
         queue = list(pending)
         in_flight: dict[Any, PlannedRun] = {}
@@ -179,6 +176,3 @@ def _sweep_ray(pending: Sequence[PlannedRun], finish: Callable, workers: int | N
                     finish(run, None, exc)
                 else:
                     finish(run, record, None)
-    finally:
-        if started_here:
-            ray.shutdown()
