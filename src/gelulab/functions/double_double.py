@@ -69,20 +69,3 @@ def square(x: np.ndarray) -> DD:
 def exp_dd(a: DD) -> np.ndarray:
     """exp(hi + lo) with |lo| <= ulp(hi): exp(hi) * (1 + lo) is exact to second order in lo."""
     return np.exp(a[0]) * (1.0 + a[1])
-
-
-def round_to_odd_nudge(hi: np.ndarray, residual_sign: np.ndarray) -> np.ndarray:
-    """Make a float64 result "sticky" before narrowing it.
-
-    ``hi`` is the float64 nearest to a true value v with v - hi of sign ``residual_sign``.
-    Moving an even-mantissa ``hi`` one ulp towards v gives the round-to-odd result, and a
-    round-to-odd float64 rounds correctly to any format with at most 51 significand bits
-    (float32, float16, bfloat16): a float64 that lands exactly on a float32 midpoint, as
-    x/2 does for every odd subnormal float32 x, no longer ties the wrong way.
-    """
-    hi = np.array(hi, dtype=np.float64, copy=True)
-    even = (hi.view(np.int64) & 1) == 0
-    move = (residual_sign != 0) & even & np.isfinite(hi) & (hi != 0)
-    if np.any(move):
-        hi[move] = np.nextafter(hi[move], np.copysign(np.inf, residual_sign[move]))
-    return hi
