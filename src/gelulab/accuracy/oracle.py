@@ -30,7 +30,6 @@ import numpy as np
 
 from .. import reference
 from ..functions import get, rounding
-from ..functions.double_double import LONG_DOUBLE_IS_WIDER
 from .formats import DType
 
 
@@ -93,18 +92,11 @@ def correctly_rounded(
 
 def _cross_check(name: str, x64: np.ndarray, y64: np.ndarray, order: int, dt: DType, ref: Reference) -> None:
     spec = get(name)
-    if not (spec.extended and LONG_DOUBLE_IS_WIDER):
+    found = rounding.long_double_values(spec, x64, order, np.flatnonzero(np.isfinite(y64)))
+    if found is None:
         return
-    from ..functions.root_patches import root_patches
-
-    usable = np.isfinite(x64) & np.isfinite(y64)
-    if spec.smooth and order > 0:
-        for patch in root_patches(name, order):
-            with np.errstate(invalid="ignore"):  # NaN inputs are already excluded
-                usable &= np.abs(x64 - patch.root_hi) > patch.half_width
-    idx = np.flatnonzero(usable)
+    idx, wide = found
     with np.errstate(all="ignore"):
-        wide = np.broadcast_to(np.asarray(spec.kernels[order](x64[idx].astype(np.longdouble))), idx.shape)
         ulps = (np.abs(y64[idx].astype(np.longdouble) - wide) / np.spacing(np.abs(y64[idx]))).astype(np.float64)
         absolute = np.abs(y64[idx].astype(np.longdouble) - wide).astype(np.float64)
     relative = np.abs(y64[idx]) >= rounding.RELATIVE_FROM
@@ -117,9 +109,7 @@ def _cross_check(name: str, x64: np.ndarray, y64: np.ndarray, order: int, dt: DT
     broken = idx[outside]
     ref.bound_violations = int(broken.size)
     for i in broken:
-        v = reference.evaluate(name, float(x64[i]), order)
-        ref.exact[i] = float(v)
-        ref.rounded[i] = np.copysign(reference.round_to_format(v, dt.fmt), ref.exact[i] if v else y64[i])
+        ref.exact[i], ref.rounded[i] = rounding.oracle_rounded(spec, x64[i], order, dt.fmt, None, y64[i])
     ref.escalated_examples += [float(x64[i]).hex() for i in broken[:8]]
 
 

@@ -183,24 +183,49 @@ def correctly_rounded(spec: ActivationSpec, x64: np.ndarray, order: int, fmt: Fl
     return result
 
 
-def _by_long_double(spec: ActivationSpec, x64: np.ndarray, order: int, fmt: FloatFormat,
-                    factor: np.ndarray | None, todo: np.ndarray, result: Rounded) -> np.ndarray:
+def long_double_values(spec: ActivationSpec, x64: np.ndarray, order: int,
+                       candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(indices, values): the kernels evaluated in long double at the ``candidates`` (indices into x64)
+    whose x is finite and outside the derivative roots' local expansions (float64 there in either
+    precision); None where the kernels have no long double form or long double is no wider."""
     if not (spec.extended and dd.LONG_DOUBLE_IS_WIDER):
-        return todo
+        return None
     from .root_patches import root_patches
 
-    xs = x64[todo]
+    xs = x64[candidates]
     usable = np.isfinite(xs)
     if spec.smooth and order > 0:
         for patch in root_patches(spec.name, order):
             with np.errstate(invalid="ignore"):
                 usable &= np.abs(xs - patch.root_hi) > patch.half_width
-    if not np.any(usable):
-        return todo
-    idx = todo[usable]
+    idx = candidates[usable]
     with np.errstate(all="ignore"):
         y = np.asarray(spec.kernels[order](x64[idx].astype(np.longdouble)), dtype=np.longdouble)
-        y = np.broadcast_to(y, idx.shape)
+    return idx, np.broadcast_to(y, idx.shape)
+
+
+def oracle_rounded(spec: ActivationSpec, x: float, order: int, fmt: FloatFormat, factor: float | None,
+                   float64_value: float) -> tuple[float, float]:
+    """(exact as float64, correctly rounded) of factor * f^(order)(x) by the mpmath oracle."""
+    import mpmath
+
+    from .. import reference
+
+    v = reference.evaluate(spec.name, float(x), order)
+    if factor is not None:
+        with mpmath.workprec(512):  # the exact product of the oracle's value and the factor
+            v = v * mpmath.mpf(float(factor))
+    # mpmath has no signed zero: an exact zero takes the float64 value's sign
+    return float(v), float(np.copysign(reference.round_to_format(v, fmt), float(v) if v else float64_value))
+
+
+def _by_long_double(spec: ActivationSpec, x64: np.ndarray, order: int, fmt: FloatFormat,
+                    factor: np.ndarray | None, todo: np.ndarray, result: Rounded) -> np.ndarray:
+    found = long_double_values(spec, x64, order, todo)
+    if found is None or not found[0].size:
+        return todo
+    idx, y = found
+    with np.errstate(all="ignore"):
         value = y * factor[idx].astype(np.longdouble) if factor is not None else y
         ulp = np.spacing(np.abs(y))
         bound = LONG_DOUBLE_ERROR_ULPS * ulp * (np.abs(factor[idx]) if factor is not None else 1)
@@ -212,9 +237,7 @@ def _by_long_double(spec: ActivationSpec, x64: np.ndarray, order: int, fmt: Floa
         result.rounded[settled] = round_to_grid(value[ok], fmt)
         result.exact[settled] = value[ok].astype(np.float64)
     result.long_double += int(settled.size)
-    left = np.ones(todo.size, dtype=bool)
-    left[np.flatnonzero(usable)[ok]] = False
-    return todo[left]
+    return todo[~np.isin(todo, settled)]
 
 
 @cache
@@ -263,18 +286,8 @@ def _by_tiny_rule(spec: ActivationSpec, x64: np.ndarray, value: np.ndarray, orde
 
 def _by_oracle(spec: ActivationSpec, x64: np.ndarray, order: int, fmt: FloatFormat,
                factor: np.ndarray | None, todo: np.ndarray, result: Rounded) -> None:
-    import mpmath
-
-    from .. import reference
-
-    y = result.exact.copy()
     for i in todo:
-        v = reference.evaluate(spec.name, float(x64[i]), order)
-        if factor is not None:
-            with mpmath.workprec(512):  # the exact product of the oracle's value and the factor
-                v = v * mpmath.mpf(float(factor[i]))
-        result.exact[i] = float(v)
-        # mpmath has no signed zero: an exact zero takes the float64 value's sign
-        result.rounded[i] = np.copysign(reference.round_to_format(v, fmt), result.exact[i] if v else y[i])
+        result.exact[i], result.rounded[i] = oracle_rounded(
+            spec, x64[i], order, fmt, None if factor is None else factor[i], result.exact[i])
     result.oracle += int(todo.size)
     result.oracle_inputs.extend(float(x64[i]) for i in todo[:8])
