@@ -17,6 +17,7 @@ import numpy as np
 
 from . import __version__
 from .functions import UnknownActivationError, get, names, supported_dtypes
+from .functions.parametric import ParameterError
 
 EXIT_USAGE = 2
 
@@ -67,6 +68,8 @@ def _activation(name: str) -> str:
     except UnknownActivationError as exc:
         hint = f"; did you mean {exc.suggestion!r}?" if exc.suggestion else ""
         raise UsageError(f"unknown activation {name!r}{hint} (see 'gelulab list')") from None
+    except ParameterError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _activation_list(text: str | None) -> list[str]:
@@ -670,7 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except UsageError as exc:
         return _fail(str(exc))
-    except UnknownActivationError as exc:
+    except (UnknownActivationError, ParameterError) as exc:
         return _fail(str(exc))
     except BrokenPipeError:
         return 0

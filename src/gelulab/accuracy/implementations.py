@@ -146,10 +146,38 @@ def _from_torch(t: Any, dtype: np.dtype) -> np.ndarray:
     return t.numpy().astype(dtype, copy=False)
 
 
+def _torch_parameterised(function: str) -> Callable[[Any], Any] | None:
+    """torch's own op for a parameterised name (``elu(alpha=0.5)`` -> ``F.elu(t, 0.5)``)."""
+    import torch.nn.functional as F
+
+    from ..functions import parametric
+
+    if not parametric.is_call(function):
+        return None
+    family, v = parametric.parse(function)
+    return {
+        "leaky_relu": lambda t: F.leaky_relu(t, v["negative_slope"]),
+        "elu": lambda t: F.elu(t, v.get("alpha", 1.0)),
+        "celu": lambda t: F.celu(t, v.get("alpha", 1.0)),
+        "softplus": lambda t: F.softplus(t, v.get("beta", 1.0), v.get("threshold", 20.0)),
+    }[family.name]
+
+
+def _torch_functions() -> set[str]:
+    """The names torch grades: its ops, and every parameterised name (a set that takes any parameters)."""
+    from ..functions import parametric
+
+    class _Every(set):
+        def __contains__(self, name: object) -> bool:
+            return super().__contains__(name) or (isinstance(name, str) and parametric.is_call(name))
+
+    return _Every(_torch_ops())
+
+
 def _torch(function: str, x: np.ndarray, order: int) -> np.ndarray:
     import torch
 
-    op = _torch_ops()[function]
+    op = _torch_ops().get(function) or _torch_parameterised(function)
     n = x.size
     flat = x.ravel()
     if n < _TORCH_PAD:
@@ -301,7 +329,7 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
                        "the rest); derivatives as grad * f'(x) with grad = 1", _gelulab_cpu, orders=(0, 1, 2),
                        requires="numba"),
         Implementation("torch", "torch.nn.functional (CPU); derivatives by autograd", _torch,
-                       functions=lambda: set(_torch_ops()), requires="torch"),
+                       functions=_torch_functions, requires="torch"),
         Implementation("numpy", "textbook formulas in NumPy/SciPy arithmetic (erf, tanh, exp)",
                        _formula_impl(_numpy_formulas), functions=_keys(_numpy_formulas)),
         Implementation("scipy", "x*scipy.special.ndtr(x), x*expit(x)", _formula_impl(_scipy_formulas),

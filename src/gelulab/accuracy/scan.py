@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -95,7 +96,8 @@ class ScanSpec:
         scope = "all" if self.is_exhaustive else f"o{self.start}-{self.stop}-s{self.stride}"
         impls = "+".join(i.replace(":", "_").replace("/", "_") for i in self.impls)
         checked = "-xc" if self.cross_check else ""
-        return results_dir / f"{self.function}-d{self.order}-{self.dtype}-{scope}-{impls}{checked}.json"
+        function = re.sub(r"[^\w.=-]+", "_", self.function)  # parameterised names: "elu(alpha=0.5)" -> "elu_alpha=0.5_"
+        return results_dir / f"{function}-d{self.order}-{self.dtype}-{scope}-{impls}{checked}.json"
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from . import gaussian, logistic, piecewise
+from . import gaussian, logistic, parametric, piecewise
 from .constants import (
     ELU_ALPHA,
     GELU_TANH_CUBIC,
@@ -157,7 +157,7 @@ _SPECS: list[ActivationSpec] = [
     ),
     ActivationSpec(
         name="elu",
-        aliases=(),
+        aliases=("celu",),  # CELU with its default alpha = 1 is ELU
         latex=r"\begin{cases} x & x > 0 \\ \alpha\,(e^{x} - 1) & x \le 0 \end{cases},\ \alpha = 1",
         summary="Exponential Linear Unit with alpha = 1 (Clevert et al. 2015).",
         domain_notes="All reals; evaluated with expm1. C1 for alpha = 1.",
@@ -276,16 +276,36 @@ def names() -> list[str]:
 
 
 def resolve(name: str) -> str:
-    """The registered name for a name or alias (case-insensitive)."""
+    """The registered name for a name or alias (case-insensitive), or the canonical name of a
+    parameterised one (``"LeakyReLU(0.2)"`` -> ``"leaky_relu(negative_slope=0.2)"``; parameters equal to a
+    registered function's give its name). See :mod:`gelulab.functions.parametric`."""
+    key = str(name).strip()
     try:
-        return _ALIASES[str(name).strip().lower()]
+        return _ALIASES[key.lower()]
     except KeyError:
-        raise UnknownActivationError(str(name)) from None
+        pass
+    found = _CALLS.get(key)
+    if found is not None:
+        return found
+    if parametric.is_call(key):
+        base = key.split("(", 1)[0].strip()
+        if base.lower() not in _ALIASES and parametric.family_of(base) is None:
+            raise UnknownActivationError(base)
+        family, values = parametric.parse(key)
+        found = _CALLS[key] = parametric.registered_equivalent(family, values) or parametric.canonical(family, values)
+        return found
+    raise UnknownActivationError(key)
+
+
+#: parameterised names read so far -> canonical names (a plain dict: read on every call of a module)
+_CALLS: dict[str, str] = {}
 
 
 def get(name: str) -> ActivationSpec:
-    """The spec of an activation, by name or alias."""
-    return REGISTRY[resolve(name)]
+    """The spec of an activation, by name, alias or parameterised name (``"elu(alpha=0.5)"``)."""
+    key = resolve(name)
+    found = REGISTRY.get(key)
+    return found if found is not None else parametric.spec(key)
 
 
 def closest_name(name: str) -> str | None:

@@ -20,15 +20,24 @@ from .functional import (
     activation,
     bias_activation,
     bias_gelu,
+    celu,
+    elu,
     gated,
     geglu,
     gelu,
+    hardswish,
+    leaky_relu,
+    mish,
     reglu,
     relu,
+    relu6,
+    selu,
     silu,
+    softplus,
     swiglu,
 )
 from .modules import (
+    CELU,
     ELU,
     GEGLU,
     GELU,
@@ -52,9 +61,9 @@ from .pool import empty_cache
 from .swap import SwapReport, swap_activations
 
 __all__ = [
-    "ELU", "GATED_NAMES", "GEGLU", "GELU", "GELU_APPROXIMATE", "SELU", "Activation", "Gated", "Hardswish",
+    "CELU", "ELU", "GATED_NAMES", "GEGLU", "GELU", "GELU_APPROXIMATE", "SELU", "Activation", "Gated", "Hardswish",
     "LeakyReLU", "Mish", "QuickGELU", "ReGLU", "ReLU", "ReLU6", "ReLUSquared", "SiLU", "Softplus", "SwapReport",
-    "SwiGLU", "activation", "activation_module", "bias_activation", "bias_gelu", "empty_cache", "gated", "geglu",
-    "gelu", "ops", "pool",
-    "reglu", "relu", "silu", "swap_activations", "swiglu",
+    "SwiGLU", "activation", "activation_module", "bias_activation", "bias_gelu", "celu", "elu", "empty_cache",
+    "gated", "geglu", "gelu", "hardswish", "leaky_relu", "mish", "ops", "pool", "reglu", "relu", "relu6", "selu",
+    "silu", "softplus", "swap_activations", "swiglu",
 ]

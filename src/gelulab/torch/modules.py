@@ -1,11 +1,11 @@
-"""``nn.Module`` forms mirroring ``torch.nn`` (same names, same arguments where they apply).
+"""``nn.Module`` forms mirroring ``torch.nn`` (same names, same constructor signatures, same attributes).
 
-Each module is a thin wrapper over one custom op, so it traces under ``torch.compile`` and
-swaps in for the torch module of the same name. Constructor arguments that would select a
-function the registry does not define (a LeakyReLU slope other than 0.01, an ELU alpha other
-than 1, a Softplus beta other than 1) raise a one-line ``ValueError``; ``inplace=True`` is
-accepted for drop-in compatibility and computes out of place (the kernels never write to their
-input, so autograd can always save it).
+Each module is a thin wrapper over one custom op, so it traces under ``torch.compile``, scripts
+with ``torch.jit.script`` (through the by-name op ``gelulab::activation``) and swaps in for the torch
+module of the same name. Parameters are torch's: ``LeakyReLU(negative_slope, inplace)``,
+``ELU(alpha, inplace)``, ``CELU(alpha, inplace)``, ``Softplus(beta, threshold)``; each value is
+exact as written (see :mod:`gelulab.functions.parametric`). ``inplace=True`` overwrites the input
+and returns it, as torch does.
 """
 
 from __future__ import annotations
@@ -14,24 +14,32 @@ import torch
 from torch import Tensor, nn
 
 from ..functions import get, resolve
-from ..functions.constants import ELU_ALPHA, LEAKY_RELU_SLOPE, exact
 from . import functional as F
 
 
 class Activation(nn.Module):
-    """Any registered activation, by name or alias: ``Activation("gelu_new")``."""
+    """Any registered activation, by name, alias or parameterised name: ``Activation("gelu_new")``,
+    ``Activation("elu(alpha=0.5)")``."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, inplace: bool = False) -> None:
         super().__init__()
         self.name = resolve(name)
+        get(self.name)  # a bad parameter fails here, in one line
+        self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         if torch.jit.is_scripting():  # TorchScript: the by-name op (the same op underneath)
-            return torch.ops.gelulab.activation(x, self.name)
-        return F.activation(x, self.name)
+            if self.inplace:
+                source = input.clone() if input.requires_grad else input
+                return input.copy_(torch.ops.gelulab.activation(source, self.name))
+            return torch.ops.gelulab.activation(input, self.name)
+        return F.activation(input, self.name, inplace=self.inplace)
+
+    def _inplace_str(self) -> str:
+        return ", inplace=True" if self.inplace else ""
 
     def extra_repr(self) -> str:
-        return repr(self.name)
+        return repr(self.name) + self._inplace_str()
 
 
 class _Named(Activation):
@@ -40,11 +48,10 @@ class _Named(Activation):
     registry_alias: str = ""
 
     def __init__(self, inplace: bool = False) -> None:
-        super().__init__(self.registry_alias)
-        self.inplace = inplace
+        super().__init__(self.registry_alias, inplace)
 
     def extra_repr(self) -> str:
-        return ""
+        return "inplace=True" if self.inplace else ""
 
 
 class GELU(Activation):
@@ -100,40 +107,49 @@ class ReLUSquared(_Named):
         super().__init__()
 
 
-def _require(value: float, expected: str, what: str, module: str) -> None:
-    if float(value) != float(exact(expected)):
-        raise ValueError(f"gelulab.torch.{module}: only {what}={float(exact(expected))} is registered, got {value}")
+class LeakyReLU(Activation):
+    """max(x, 0) + negative_slope * min(x, 0)."""
 
-
-class LeakyReLU(_Named):
-    registry_alias = "LeakyReLU"
-
-    def __init__(self, negative_slope: float = float(exact(LEAKY_RELU_SLOPE)), inplace: bool = False) -> None:
-        _require(negative_slope, LEAKY_RELU_SLOPE, "negative_slope", "LeakyReLU")
-        super().__init__(inplace)
+    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
+        super().__init__(F.leaky_relu_name(negative_slope), inplace)
         self.negative_slope = negative_slope
 
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}{self._inplace_str()}"
 
-class ELU(_Named):
-    registry_alias = "ELU"
+
+class ELU(Activation):
+    """x for x > 0, alpha * (e^x - 1) otherwise."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        _require(alpha, ELU_ALPHA, "alpha", "ELU")
-        super().__init__(inplace)
+        super().__init__(F.elu_name(alpha), inplace)
         self.alpha = alpha
 
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{self._inplace_str()}"
 
-class Softplus(_Named):
-    """log(1 + e^x), exact everywhere (torch's ``threshold`` shortcut is not needed and is ignored)."""
 
-    registry_alias = "Softplus"
+class CELU(Activation):
+    """x for x > 0, alpha * (e^{x/alpha} - 1) otherwise (CELU with alpha = 1 is ELU)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(F.celu_name(alpha), inplace)
+        self.alpha = alpha
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{self._inplace_str()}"
+
+
+class Softplus(Activation):
+    """log(1 + e^{beta x}) / beta, and x where beta * x > threshold, as torch defines it."""
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
-        if beta != 1:
-            raise ValueError(f"gelulab.torch.Softplus: only beta=1 is registered, got {beta}")
-        super().__init__()
+        super().__init__(F.softplus_name(beta, threshold))
         self.beta = beta
         self.threshold = threshold
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 # --- gated forms -----------------------------------------------------------------------------

@@ -76,85 +76,112 @@ def _like_layout(x: Tensor, order: tuple[int, ...], kernel: Callable, *inputs: T
     return out
 
 
-def _define_activation(name: str) -> tuple[Callable, Callable, Callable]:
-    def forward(x: Tensor) -> Tensor:
-        check_tensor(x, name)
-        layout = _dense_order(x)
-        if layout is not None:
-            return _like_layout(x, layout, lambda a, out: cpu.forward(name, a, out), x)
-        xs = as_numpy(x)
-        return _run_into(lambda a, out: cpu.forward(name, a, out), x, tuple(x.shape), xs)
+def _forward(name: str, x: Tensor) -> Tensor:
+    check_tensor(x, name)
+    layout = _dense_order(x)
+    if layout is not None:
+        return _like_layout(x, layout, lambda a, out: cpu.forward(name, a, out), x)
+    return _run_into(lambda a, out: cpu.forward(name, a, out), x, tuple(x.shape), as_numpy(x))
 
-    def backward(grad: Tensor, x: Tensor, order: int) -> Tensor:
-        check_tensor(x, f"{name} backward")
-        if not 1 <= order <= MAX_ORDER:
-            raise NotImplementedError(f"gelulab: {name}: derivative of order {order} is not available "
-                                      f"(the registry has orders 1 and {MAX_ORDER})")
-        g = grad.to(x.dtype) if grad.dtype != x.dtype else grad
-        if g.shape != x.shape:
-            g = g.expand(x.shape)
-        layout = _dense_order(x)
-        if layout is not None:
-            return _like_layout(x, layout, lambda gg, xx, out: cpu.derivative_times(name, gg, xx, order, out), g, x)
-        return _run_into(lambda gg, xx, out: cpu.derivative_times(name, gg, xx, order, out), x, tuple(x.shape),
-                         as_numpy(g), as_numpy(x))
 
-    def forward_out(x: Tensor, out: Tensor) -> None:
-        check_tensor(x, f"{name}(out=)")
-        if out.shape != x.shape or out.dtype != x.dtype:
-            raise ValueError(f"gelulab: {name}: out must have the input's shape {tuple(x.shape)} and dtype {x.dtype}, "
-                             f"got {tuple(out.shape)} {out.dtype}")
-        if out.is_contiguous() and out.dim() > 0:
-            cpu.forward(name, as_numpy(x), as_numpy(out))
-        else:
-            out.copy_(forward(x))
+def _backward(name: str, grad: Tensor, x: Tensor, order: int) -> Tensor:
+    check_tensor(x, f"{name} backward")
+    if not 1 <= order <= MAX_ORDER:
+        raise NotImplementedError(f"gelulab: {name}: derivative of order {order} is not available "
+                                  f"(the registry has orders 1 and {MAX_ORDER})")
+    g = grad.to(x.dtype) if grad.dtype != x.dtype else grad
+    if g.shape != x.shape:
+        g = g.expand(x.shape)
+    layout = _dense_order(x)
+    if layout is not None:
+        return _like_layout(x, layout, lambda gg, xx, out: cpu.derivative_times(name, gg, xx, order, out), g, x)
+    return _run_into(lambda gg, xx, out: cpu.derivative_times(name, gg, xx, order, out), x, tuple(x.shape),
+                     as_numpy(g), as_numpy(x))
 
-    fwd_op = _define(f"{name}(Tensor x) -> Tensor", forward)
-    bwd_op = _define(f"{name}_backward(Tensor grad, Tensor x, int order) -> Tensor", backward)
-    out_op = _define(f"{name}_out(Tensor x, Tensor(a!) out) -> ()", forward_out)
 
-    # outputs keep a dense input's layout (channels_last stays channels_last), as empty_like gives it
-    @torch.library.register_fake(fwd_op)
-    def _(x: Tensor) -> Tensor:
-        return torch.empty_like(x) if _dense_order(x) is not None else empty_like_contiguous(x)
+def _forward_out(name: str, x: Tensor, out: Tensor) -> None:
+    check_tensor(x, f"{name}(out=)")
+    if out.shape != x.shape or out.dtype != x.dtype:
+        raise ValueError(f"gelulab: {name}: out must have the input's shape {tuple(x.shape)} and dtype {x.dtype}, "
+                         f"got {tuple(out.shape)} {out.dtype}")
+    if out.is_contiguous() and out.dim() > 0:
+        cpu.forward(name, as_numpy(x), as_numpy(out))
+    else:
+        out.copy_(_forward(name, x))
 
-    @torch.library.register_fake(bwd_op)
-    def _(grad: Tensor, x: Tensor, order: int) -> Tensor:
-        return torch.empty_like(x) if _dense_order(x) is not None else empty_like_contiguous(x)
 
-    @torch.library.register_fake(out_op)
-    def _(x: Tensor, out: Tensor) -> None:
-        return None
+def _like_x(x: Tensor) -> Tensor:
+    """The fake output of an elementwise op: x's layout where x is dense, else contiguous."""
+    return torch.empty_like(x) if _dense_order(x) is not None else empty_like_contiguous(x)
+
+
+def _register_autograd(fwd_op: Callable, bwd_op: Callable) -> None:
+    """The backward of f is ``bwd(grad, x, 1)``, the backward of that ``bwd(., x, order + 1)``: the ops
+    themselves, so double backward works. Arguments after x (a parameterised op's name) pass through."""
 
     def fwd_setup(ctx, inputs, output) -> None:
-        (x,) = inputs
-        ctx.save_for_backward(x)
+        ctx.extra = inputs[1:]
+        ctx.save_for_backward(inputs[0])
 
     def fwd_grad(ctx, grad: Tensor):
         (x,) = ctx.saved_tensors
-        return bwd_op(grad, x, 1)
+        return (bwd_op(grad, x, *ctx.extra, 1), *(None for _ in ctx.extra))
 
     def bwd_setup(ctx, inputs, output) -> None:
-        grad, x, order = inputs
-        ctx.order = order
+        grad, x, *extra, order = inputs
+        ctx.extra, ctx.order = tuple(extra), order
         ctx.save_for_backward(grad, x)
 
     def bwd_grad(ctx, gg: Tensor):
         grad, x = ctx.saved_tensors
-        d_grad = bwd_op(gg, x, ctx.order) if ctx.needs_input_grad[0] else None
-        d_x = bwd_op(gg * grad, x, ctx.order + 1) if ctx.needs_input_grad[1] else None
-        return d_grad, d_x, None
+        d_grad = bwd_op(gg, x, *ctx.extra, ctx.order) if ctx.needs_input_grad[0] else None
+        d_x = bwd_op(gg * grad, x, *ctx.extra, ctx.order + 1) if ctx.needs_input_grad[1] else None
+        return (d_grad, d_x, *(None for _ in ctx.extra), None)
 
     torch.library.register_autograd(fwd_op, fwd_grad, setup_context=fwd_setup)
     torch.library.register_autograd(bwd_op, bwd_grad, setup_context=bwd_setup)
+
+
+def _define_activation(name: str) -> tuple[Callable, Callable, Callable]:
+    fwd_op = _define(f"{name}(Tensor x) -> Tensor", lambda x: _forward(name, x))
+    bwd_op = _define(f"{name}_backward(Tensor grad, Tensor x, int order) -> Tensor",
+                     lambda grad, x, order: _backward(name, grad, x, order))
+    out_op = _define(f"{name}_out(Tensor x, Tensor(a!) out) -> ()", lambda x, out: _forward_out(name, x, out))
+
+    # outputs keep a dense input's layout (channels_last stays channels_last), as empty_like gives it
+    torch.library.register_fake(fwd_op)(lambda x: _like_x(x))
+    torch.library.register_fake(bwd_op)(lambda grad, x, order: _like_x(x))
+    torch.library.register_fake(out_op)(lambda x, out: None)
+    _register_autograd(fwd_op, bwd_op)
     return fwd_op, bwd_op, out_op
 
 
 ACTIVATION_OPS: dict[str, tuple[Callable, Callable, Callable]] = {n: _define_activation(n) for n in names()}
 
 
+# Parameterised activations (``leaky_relu(negative_slope=0.2)``, see gelulab.functions.parametric): one
+# op each for f, grad * f^(order) and f into out=, the canonical name as an argument. They run the exact
+# path (the NumPy kernels and the rounding decision) on the CPU.
+def _checked_name(activation: str) -> str:
+    return resolve(activation)  # reading a parameterised name checks its values
+
+
+parametric = _define("parametric(Tensor x, str activation) -> Tensor",
+                     lambda x, activation: _forward(_checked_name(activation), x))
+parametric_backward = _define("parametric_backward(Tensor grad, Tensor x, str activation, int order) -> Tensor",
+                              lambda grad, x, activation, order: _backward(_checked_name(activation), grad, x, order))
+parametric_out = _define("parametric_out(Tensor x, str activation, Tensor(a!) out) -> ()",
+                         lambda x, activation, out: _forward_out(_checked_name(activation), x, out))
+torch.library.register_fake(parametric)(lambda x, activation: _like_x(x))
+torch.library.register_fake(parametric_backward)(lambda grad, x, activation, order: _like_x(x))
+torch.library.register_fake(parametric_out)(lambda x, activation, out: None)
+_register_autograd(parametric, parametric_backward)
+
+
 def _by_name(x: Tensor, activation: str) -> Tensor:
-    return ACTIVATION_OPS[resolve(activation)][0](x)
+    name = resolve(activation)
+    found = ACTIVATION_OPS.get(name)
+    return found[0](x) if found is not None else parametric(x, name)
 
 
 # One op for every activation, the name as an argument: what a TorchScript'ed module calls (a script
@@ -166,16 +193,22 @@ activation_by_name = torch.ops.gelulab.activation.default
 
 
 def activation_op(name: str) -> Callable[[Tensor], Tensor]:
-    """The forward custom op of an activation, by registry name or alias."""
-    return ACTIVATION_OPS[resolve(name)][0]
+    """The forward custom op of an activation, by registry name, alias or parameterised name."""
+    key = _checked_name(name)
+    found = ACTIVATION_OPS.get(key)
+    return found[0] if found is not None else lambda x: parametric(x, key)
 
 
 def activation_backward_op(name: str) -> Callable[[Tensor, Tensor, int], Tensor]:
-    return ACTIVATION_OPS[resolve(name)][1]
+    key = _checked_name(name)
+    found = ACTIVATION_OPS.get(key)
+    return found[1] if found is not None else lambda grad, x, order: parametric_backward(grad, x, key, order)
 
 
 def activation_out_op(name: str) -> Callable[[Tensor, Tensor], None]:
-    return ACTIVATION_OPS[resolve(name)][2]
+    key = _checked_name(name)
+    found = ACTIVATION_OPS.get(key)
+    return found[2] if found is not None else lambda x, out: parametric_out(x, key, out)
 
 
 # --- gated forms: f(a) * b -------------------------------------------------------------------

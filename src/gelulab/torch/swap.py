@@ -3,11 +3,13 @@
 Recognised (each mapped to the registry entry it computes, with its parameters checked):
 ``torch.nn`` activation modules, HF transformers' ``transformers.activations`` classes, timm's
 ``timm.layers.activations*`` classes, and module attributes that hold a torch functional such as
-``F.gelu`` (the way some models store ``self.act_fn``). What cannot be swapped is reported, not
-silently left: activation modules whose parameters select a function the registry does not
-have (``LeakyReLU(0.2)``, HF's clipped GELU) or that are not registry activations at all
-(``Tanh``, ``Sigmoid``), and functional calls written inside a ``forward`` (``F.gelu(x)``),
-which no module swap can reach.
+``F.gelu`` (the way some models store ``self.act_fn``). Parameterised modules keep their parameters
+(``LeakyReLU(0.2)`` becomes ``leaky_relu(negative_slope=0.2)``, ``Softplus(beta=2)`` becomes
+``softplus(beta=2.0, threshold=20.0)``). What cannot be swapped is reported, not silently left:
+activation modules whose parameters gelulab does not take (``Softplus(beta=-1)``, HF's clipped GELU) or
+that are not registry activations at all (``Tanh``, ``Sigmoid``), and functional calls written inside
+a ``forward`` (``F.gelu(x)``), which no module swap can reach. A swapped module computes out of place
+(``ReLU(inplace=True)`` included): the result is the same and autograd needs no copy of the input.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from torch import nn
 from torch.nn import functional as TF
 
 from ..functions import get, resolve
-from ..functions.constants import ELU_ALPHA, LEAKY_RELU_SLOPE, exact
+from ..functions.parametric import ParameterError
 from . import functional as F
 from .modules import Activation
 
@@ -43,21 +45,16 @@ def _torch_gelu(module: nn.Module) -> tuple[str | None, str | None]:
     return None, f"GELU(approximate={approximate!r}) is not registered"
 
 
-def _param(attr: str, expected: str, alias: str) -> Recogniser:
+def _parameterised(name_of: Callable[..., str], *attrs: str) -> Recogniser:
+    """A module whose parameters (torch's attribute names) select a parameterised activation."""
+
     def recognise(module: nn.Module) -> tuple[str | None, str | None]:
-        value = getattr(module, attr)
-        if float(value) == float(exact(expected)):
-            return alias, None
-        return None, f"{attr}={value} is not registered (only {float(exact(expected))})"
+        try:
+            return name_of(*(getattr(module, a) for a in attrs)), None
+        except (ParameterError, TypeError, ValueError) as exc:
+            return None, str(exc)
 
-    resolve(alias)
     return recognise
-
-
-def _softplus(module: nn.Module) -> tuple[str | None, str | None]:
-    if getattr(module, "beta", 1) == 1:
-        return "softplus", None
-    return None, f"Softplus(beta={module.beta}) is not registered (only beta=1)"
 
 
 #: torch.nn classes by class object.
@@ -65,10 +62,11 @@ _TORCH: dict[type, Recogniser] = {
     nn.GELU: _torch_gelu,
     nn.ReLU: _fixed("relu"),
     nn.ReLU6: _fixed("relu6"),
-    nn.LeakyReLU: _param("negative_slope", LEAKY_RELU_SLOPE, "leaky_relu"),
-    nn.ELU: _param("alpha", ELU_ALPHA, "elu"),
+    nn.LeakyReLU: _parameterised(F.leaky_relu_name, "negative_slope"),
+    nn.ELU: _parameterised(F.elu_name, "alpha"),
+    nn.CELU: _parameterised(F.celu_name, "alpha"),
     nn.SELU: _fixed("selu"),
-    nn.Softplus: _softplus,
+    nn.Softplus: _parameterised(F.softplus_name, "beta", "threshold"),
     nn.SiLU: _fixed("silu"),
     nn.Mish: _fixed("mish"),
     nn.Hardswish: _fixed("hardswish"),
@@ -100,8 +98,15 @@ _FOREIGN: dict[tuple[str, str], Recogniser] = {
 #: torch functionals that some models keep as module attributes (``self.act_fn = F.gelu``).
 _FUNCTIONALS: dict[Callable, str] = {
     fn: resolve(fn.__name__)
-    for fn in (TF.gelu, TF.relu, torch.relu, TF.relu6, TF.leaky_relu, TF.elu, TF.selu, TF.softplus, TF.silu,
-               TF.mish, TF.hardswish)
+    for fn in (TF.gelu, TF.relu, torch.relu, TF.relu6, TF.leaky_relu, TF.elu, TF.celu, TF.selu, TF.softplus,
+               TF.silu, TF.mish, TF.hardswish)
+}
+#: gelulab's functional with torch's signature, for a functional attribute that keeps its function (the
+#: call may pass parameters: ``self.act(x, 0.2)``)
+_SAME_SIGNATURE: dict[Callable, Callable] = {
+    TF.gelu: F.gelu, TF.relu: F.relu, torch.relu: F.relu, TF.relu6: F.relu6, TF.leaky_relu: F.leaky_relu,
+    TF.elu: F.elu, TF.celu: F.celu, TF.selu: F.selu, TF.softplus: F.softplus, TF.silu: F.silu, TF.mish: F.mish,
+    TF.hardswish: F.hardswish,
 }
 
 # Classes from these modules hold activations that are not registry entries (Tanh, Sigmoid, ...).
@@ -242,7 +247,7 @@ def swap_activations(model: nn.Module, to: str | None = None) -> SwapReport:
             if callable(value) and not isinstance(value, nn.Module) and value in _FUNCTIONALS:
                 fn_name = _FUNCTIONALS[value]
                 new_name = target or fn_name
-                setattr(module, attr, _functional_for(new_name))
+                setattr(module, attr, _functional_for(new_name) if target else _SAME_SIGNATURE[value])
                 report.swapped.append(Swapped(f"{path}.{attr}" if path else attr, f"{value.__module__}."
                                               f"{value.__name__}", fn_name, new_name))
         cls = type(module)
