@@ -430,3 +430,53 @@ def not_testable(reason: str) -> EvidenceFunction:
 
     evidence.__name__ = "not_testable"
     return evidence
+
+
+# --- the literature ------------------------------------------------------------------------------
+
+def _literature_evidence(parts: dict[str, bool], summary: str, keys: list[str]) -> Evidence:
+    from . import literature
+
+    cited = [literature.row(k) for k in keys]
+    return Evidence(combine(parts), f"{literature.PER_THE_LITERATURE}: {summary}",
+                    {"per_the_literature": True, "parts": parts,
+                     "sources": {r["key"]: literature.source(r) for r in cited}},
+                    "gelulab claims")
+
+
+def reported_pretraining(ctx: EvidenceContext) -> Evidence:
+    """'Better performance reported in large pretraining setups (BERT, GPT, RoBERTa)', against published
+    results: whether those papers report a comparison, and the controlled pretraining comparison."""
+    from . import literature
+
+    named = ["bert", "gpt", "roberta"]
+    parts = {f"{literature.row(k)['model']} reports GELU better than ReLU": literature.row(k)["compares"]
+             for k in named}
+    t5 = literature.row("t5_glu_variants")
+    for point, ok in literature.better(t5, "gelu", "relu").items():
+        parts[f"T5 pretraining, GELU better at {point}"] = ok
+    silent = ", ".join(literature.row(k)["model"] for k in named if not literature.row(k)["compares"])
+    outcome = ", ".join(f"{'better' if ok else 'not better'} at {point}"
+                        for point, ok in literature.better(t5, "gelu", "relu").items())
+    summary = (f"{silent} adopt GELU without reporting a comparison with ReLU; the controlled pretraining "
+               f"comparison (Shazeer 2020) found {literature.comparison_sentence(t5, 'gelu', 'relu')}: GELU "
+               f"{outcome}")
+    return _literature_evidence(parts, summary, [*named, "t5_glu_variants"])
+
+
+def large_pretrained_gelu(ctx: EvidenceContext) -> Evidence:
+    """'Large, pre-trained architectures (BERT, GPT) -> GELU', as advice, against published results."""
+    from . import literature
+
+    parts = {f"{literature.row(k)['model']} uses GELU": literature.row(k).get("activation") == "gelu"
+             for k in ("bert", "gpt")}
+    t5 = literature.row("t5_glu_variants")
+    final = list(t5["checkpoints"])[-1]
+    parts[f"GELU beats ReLU at the end of T5 pretraining ({final})"] = literature.better(t5, "gelu", "relu")[final]
+    gated = literature.better(t5, "geglu", "gelu")[final] and literature.better(t5, "swiglu", "gelu")[final]
+    summary = (f"BERT and GPT do use GELU; at the end of the one controlled pretraining comparison "
+               f"(T5, {final}) GELU {t5['checkpoints'][final]['gelu']} is not better than ReLU "
+               f"{t5['checkpoints'][final]['relu']}"
+               + (f", and the gated GEGLU {t5['checkpoints'][final]['geglu']} and SwiGLU "
+                  f"{t5['checkpoints'][final]['swiglu']} beat both" if gated else ""))
+    return _literature_evidence(parts, summary, ["bert", "gpt", "t5_glu_variants"])

@@ -1,8 +1,8 @@
 """Every statement of the explainer as a claim, and its verdict computed in the run.
 
 A claim (DESIGN.md, "Claims") is data: the sentence quoted verbatim from the explainer, the
-activations it is about, the kind of evidence that settles it (property, measurement,
-training, or not testable: an interpretation or a statement about the literature), and the
+activations it is about, the kind of evidence that settles it (property, measurement, training,
+literature: published results with their sources, or not testable: an interpretation), and the
 function that computes the evidence. ``check_claims`` runs every evidence function and
 returns the verdicts (holds, fails, holds in part, cannot be settled here) with their numbers.
 
@@ -19,7 +19,7 @@ from . import claim_evidence as ev
 from .claim_evidence import Evidence, EvidenceContext, EvidenceFunction
 from .explainer import properties_table, quote, repair_encoding, table_with
 
-KINDS = ("property", "measurement", "training", "not testable")
+KINDS = ("property", "measurement", "training", "literature", "not testable")
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ def claims() -> list[Claim]:
               tr("gelu_better_language")),
         Claim("gradient_flow", quote("**Retaining small negative information**"), _WHY, _GR, "training",
               tr("gelu_gradient_flow", with_gradient_numbers=True)),
-        Claim("reported_pretraining", quote("**Better performance** reported"), _WHY, _GR, "training",
-              tr(None, "a report about BERT/GPT/RoBERTa-scale pretraining; runs of that size do not fit here")),
+        Claim("reported_pretraining", quote("**Better performance** reported"), _WHY, _GR, "literature",
+              ev.reported_pretraining),
         Claim("over_prune", quote("**over-prune**"), _WHY, ("relu",), "training",
               tr("gelu_gradient_flow", with_gradient_numbers=True)),
         Claim("relu_die_go", quote("**ReLU** is like:"), _INTUITIVE, ("relu",), "property", ev.negative_branch),
@@ -138,11 +138,11 @@ def claims() -> list[Claim]:
         "Deep vision networks, faster inference": ("advice_vision", ("relu",), "relu_better_vision"),
         "Language models, Transformers, fine-grained tasks": ("advice_language", ("gelu",), "gelu_better_language"),
         "Small models (mobile)": ("advice_small_models", ("relu",), "relu_small_models"),
-        "Large, pre-trained architectures (BERT, GPT)": ("advice_large_pretrained", ("gelu",), None),
     }
     for situation, (key, acts, tkey) in advice.items():
-        note = "needs BERT/GPT-scale pretraining, beyond this machine" if tkey is None else ""
-        items.append(Claim(key, _row("prefer", situation), _WHEN, acts, "training", tr(tkey, note)))
+        items.append(Claim(key, _row("prefer", situation), _WHEN, acts, "training", tr(tkey)))
+    items.append(Claim("advice_large_pretrained", _row("prefer", "Large, pre-trained architectures (BERT, GPT)"), _WHEN,
+                       ("gelu",), "literature", ev.large_pretrained_gelu))
     items += [
         Claim("summary_gelu_llm", quote("**GELU** = Smooth, probabilistic"), _SUMMARY, ("gelu",), "training",
               tr("gelu_better_language")),

@@ -45,10 +45,33 @@ def build(ctx: ReportContext) -> Section:
         "Properties section show the minimum that refutes "
         "\"Monotonic: Yes\" and the approximation errors; below, the timings behind the speed claims.",
     ]
+    text += ["", *_literature_table(results)]
     data = COMPUTED_NOW + ("; training verdicts from " + "; ".join(sources) if sources else "")
+    if any(r.claim.kind == "literature" for r in results):
+        data += "; published results from gelulab/analysis/literature.json (quoted, not computed)"
     return Section(key="claims", title="Claims", markdown="\n".join(text),
                    rerun="gelulab claims" + (" --quick" if ctx.quick else ""), figures=figures,
                    highlights=_highlights(results, counts), data_source=data)
+
+
+def _literature_table(results: list) -> list[str]:
+    """The published results behind the claims of the *literature* kind, apart from what was computed."""
+    from ..analysis import literature
+
+    if not any(r.claim.kind == "literature" for r in results):
+        return []
+    lines = ["**Published results** (not computed here; verdicts drawn from them say \"per the literature\"):", "",
+             "| model | what the paper reports | as printed | source |", "|---|---|---|---|"]
+    for row in literature.rows():
+        if row["compares"]:
+            printed = "; ".join(f"{point}: " + ", ".join(f"{a} {v}" for a, v in values.items())
+                                for point, values in row["checkpoints"].items())
+            printed = f"{row['metric']}: {printed}"
+        else:
+            printed = f"“{row['as_printed']}”" if row.get("as_printed") else "—"
+        lines.append(f"| {_cell(row['model'])} | {_cell(row['note'])} | {_cell(printed)} | "
+                     f"{_cell(literature.source(row))} |")
+    return lines
 
 
 def _highlights(results: list, counts: dict[str, int]) -> list[str]:
