@@ -434,13 +434,17 @@ def not_testable(reason: str) -> EvidenceFunction:
 
 # --- the literature ------------------------------------------------------------------------------
 
-def _literature_evidence(parts: dict[str, bool], summary: str, keys: list[str]) -> Evidence:
+def _literature_evidence(ctx: EvidenceContext, parts: dict[str, bool], summary: str, keys: list[str]) -> Evidence:
+    """A verdict per the literature, with gelulab's own training on language beside it (not mixed into it)."""
     from . import literature
 
     cited = [literature.row(k) for k in keys]
-    return Evidence(combine(parts), f"{literature.PER_THE_LITERATURE}: {summary}",
+    own = training("gelu_better_language")(ctx)
+    beside = f"; our own training (computed): {own.verdict}, {own.summary}"
+    return Evidence(combine(parts), f"{literature.PER_THE_LITERATURE}: {summary}{beside}",
                     {"per_the_literature": True, "parts": parts,
-                     "sources": {r["key"]: literature.source(r) for r in cited}},
+                     "sources": {r["key"]: literature.source(r) for r in cited},
+                     "own_training": {"verdict": own.verdict, **own.numbers}},
                     "gelulab claims")
 
 
@@ -461,7 +465,7 @@ def reported_pretraining(ctx: EvidenceContext) -> Evidence:
     summary = (f"{silent} adopt GELU without reporting a comparison with ReLU; the controlled pretraining "
                f"comparison (Shazeer 2020) found {literature.comparison_sentence(t5, 'gelu', 'relu')}: GELU "
                f"{outcome}")
-    return _literature_evidence(parts, summary, [*named, "t5_glu_variants"])
+    return _literature_evidence(ctx, parts, summary, [*named, "t5_glu_variants"])
 
 
 def large_pretrained_gelu(ctx: EvidenceContext) -> Evidence:
@@ -479,4 +483,4 @@ def large_pretrained_gelu(ctx: EvidenceContext) -> Evidence:
                f"{t5['checkpoints'][final]['relu']}"
                + (f", and the gated GEGLU {t5['checkpoints'][final]['geglu']} and SwiGLU "
                   f"{t5['checkpoints'][final]['swiglu']} beat both" if gated else ""))
-    return _literature_evidence(parts, summary, ["bert", "gpt", "t5_glu_variants"])
+    return _literature_evidence(ctx, parts, summary, ["bert", "gpt", "t5_glu_variants"])
