@@ -99,3 +99,24 @@ def test_the_evidence_names_the_stored_runs_it_came_from(store_with_runs):
     with RunStore(store_with_runs, readonly=True) as store:
         n = store.count()
     assert ev["source"].startswith(f"{n} stored runs in {store_with_runs}")
+
+
+def test_runs_written_by_another_gelulab_version_are_flagged(store_path):
+    from gelulab import __version__
+
+    spec = DEFAULT_SWEEP[0]
+
+    def add(store, activation, seed, loss, version):
+        config = make_config(spec.task, activation, **spec.overrides)
+        store.add(RunRecord(config_hash=config_hash(config), experiment_hash=experiment_hash(config), seed=seed,
+                            task=spec.task, activation=activation, config=config, metrics=_lm(loss, 0.1), n_params=1,
+                            versions={"gelulab": version}))
+
+    with RunStore(store_path) as store:
+        for s in range(4):
+            add(store, "relu", s, 2.0 + 0.1 * s, __version__)
+            add(store, "gelu", s, 1.9 + 0.1 * s + 0.001 * (-1) ** s, __version__)
+    assert "flagged" not in training_evidence("gelu_better_language", store_path)["source"]
+    with RunStore(store_path) as store:  # one more run, written by an older version
+        add(store, "gelu", 9, 1.95, "0.0.1")
+    assert "flagged: 1 written by gelulab 0.0.1" in training_evidence("gelu_better_language", store_path)["source"]

@@ -151,7 +151,7 @@ def training_evidence(key: str, store_path: str | os.PathLike[str] | None = None
     if not runs:
         return None
     from .stats import summarise
-    from .tasks import LOWER_IS_BETTER
+    from .tasks import LOWER_IS_BETTER, version_note
 
     claim = CLAIMS[key]
     result = judge(claim, summarise(runs, baseline="relu"))
@@ -162,6 +162,6 @@ def training_evidence(key: str, store_path: str | os.PathLike[str] | None = None
     metric_note = claim.what if claim.metric is None else f"{claim.what}, {direction} is better"
     summary = f"{claim.favoured} vs {claim.other} on {metric_note}: " + "; ".join(clauses)
     newest = max(r.finished_at for r in runs)
-    source = f"{len(runs)} stored runs in {path}, the newest finished {newest}"
+    source = f"{len(runs)} stored runs in {path}, the newest finished {newest}{version_note(runs)}"
     return {"verdict": verdict, "summary": summary, "command": _command(claim), "experiments": len(clauses),
             "source": source}

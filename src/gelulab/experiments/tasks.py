@@ -126,6 +126,21 @@ def library_versions() -> dict[str, str]:
             "numpy": numpy.__version__, "platform": platform.platform()}
 
 
+def version_note(runs: list) -> str:
+    """'' when every run was written by this gelulab; else a clause flagging those written by another version."""
+    from .. import __version__
+
+    other: dict[str, int] = {}
+    for r in runs:
+        v = (r.versions or {}).get("gelulab", "unknown")
+        if v != __version__:
+            other[v] = other.get(v, 0) + 1
+    if not other:
+        return ""
+    return ("; flagged: " + ", ".join(f"{n} written by gelulab {v}" for v, n in sorted(other.items()))
+            + f" (this is {__version__}; train into a new --store to recompute them)")
+
+
 def execute_run(config: dict[str, Any], seed: int, threads: int = 1,
                 on_step: Callable[[int, int], None] | None = None) -> RunRecord:
     """Train one (config, seed) and return its record (not yet stored). Runs in any process."""

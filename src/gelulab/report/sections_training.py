@@ -57,7 +57,7 @@ def build(ctx: ReportContext) -> Section:
     from ..experiments.store import RunStore, default_store_path
     from ..experiments.sweep import run_sweep
     from ..experiments.tables import markdown_table
-    from ..experiments.tasks import experiment_hash, make_config
+    from ..experiments.tasks import experiment_hash, make_config, version_note
 
     if ctx.quick:
         specs, store_path, workers = QUICK_SWEEP, ctx.out_dir / "training.sqlite", 1
@@ -83,7 +83,7 @@ def build(ctx: ReportContext) -> Section:
     if reused:
         oldest = min(datetime.fromisoformat(r.finished_at) for r in reused)
         source = (f"{len(reused)} stored runs from {store_path} (oldest {age_text(oldest)}); "
-                  f"{len(runs) - len(reused)} trained in this build")
+                  f"{len(runs) - len(reused)} trained in this build{version_note(reused)}")
     else:
         source = COMPUTED_NOW
     figure = plot_learning_curves(runs, Path(ctx.figures_dir) / "training_curves.png",
