@@ -311,6 +311,61 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- census ------------------------------------------------------------------------------------
+
+def _census_subset(text: str) -> tuple[list[str], list[str]]:
+    """'bert,gpt2,timm:vgg16' -> (transformers model types, timm model names)."""
+    chosen = [t for t in text.replace(",", " ").split() if t]
+    if not chosen:
+        raise UsageError("--models needs model types, e.g. --models bert,gpt2,t5 (timm models as timm:vgg16)")
+    timm_names = [t.removeprefix("timm:") for t in chosen if t.startswith("timm:")]
+    return [t for t in chosen if not t.startswith("timm:")], timm_names
+
+
+def cmd_census(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import census
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1 (got {args.workers})")
+    if args.models and args.refresh:
+        raise UsageError("--refresh recomputes the stored full census; --models census a subset and store nothing")
+    _check_writable(args.plot, "--plot")
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"--plot must end in .png, .svg or .pdf (got {Path(args.plot).name!r})")
+    show = not (args.no_progress or args.json) and sys.stderr.isatty()
+    folder = Path(args.store_dir) if args.store_dir else None
+    if folder is not None:
+        _check_writable(str(folder), "--store-dir", folder=True)
+    try:
+        if args.models:
+            types, timm_names = _census_subset(args.models)
+            if timm_names and census.store.versions()["timm"] is None:
+                raise UsageError(f"timm models cannot be censused here: {census.store.versions()['timm_missing']}")
+            result = census.run(types, timm_names, workers=args.workers, progress=show)
+        else:
+            result = census.load_or_run(refresh=args.refresh, folder=folder, workers=args.workers, progress=show)
+    except census.CensusError as exc:
+        raise UsageError(str(exc)) from None
+    if result.note:
+        print(f"gelulab: note: {result.note}", file=sys.stderr)
+    data = census.census_data(result, records=args.records)
+    if args.plot:
+        from .census.plot import plot_shares
+
+        data["plot"] = str(plot_shares(data["summary"], args.plot))
+    if args.json:
+        _print_json(data)
+        return 0
+    from .census.render import print_census
+
+    print_census(data)
+    if args.plot:
+        print(f"plot: {args.plot}")
+    return 0
+
+
 # --- train / sweep / results ---------------------------------------------------------------------
 
 def _store_path(args: argparse.Namespace) -> str:
@@ -646,6 +701,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="plot path (default: the JSON's path with .png)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables" + STRICT)
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("census", help="which activation the model definitions of transformers (and timm) use",
+                       description="Build every model architecture the installed transformers defines (and timm's, "
+                       "where timm imports) from its default config on the meta device (no weights, no network), "
+                       "count the activation modules inside it and map them to registry names; count by modality "
+                       "and by parameters, with the gated share, the config fields' own spellings, the explainer's "
+                       "example models and the verdicts on its statements about practice. The census is stored "
+                       "under the library versions (results/census/ or $GELULAB_CENSUS_DIR) and reused until they "
+                       "change.")
+    p.add_argument("--refresh", action="store_true", help="recompute the stored census")
+    p.add_argument("--models", metavar="TYPES",
+                   help="census only these (comma list of transformers model types, timm models as timm:NAME); "
+                   "nothing is stored")
+    p.add_argument("--workers", type=int, help="processes building models (default: every core, at most 4)")
+    p.add_argument("--store-dir", metavar="DIR", help="where stored censuses live (default results/census)")
+    p.add_argument("--plot", metavar="FILE", help="also write the shares by modality and size (.png, .svg, .pdf)")
+    p.add_argument("--records", action="store_true", help="with --json: add every model's record")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_census)
 
     return parser
 

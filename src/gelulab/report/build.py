@@ -22,6 +22,7 @@ from . import sections_functions, sections_training
 from .html import data_uri, markdown_to_html
 from .section import ReportContext, Section, environment, environment_line
 from .sections_accuracy import build as build_accuracy
+from .sections_census import build as build_census
 from .sections_claims import build as build_claims
 from .sections_properties import build as build_properties
 from .sections_speed import build as build_speed
@@ -33,6 +34,7 @@ SectionBuilder = Callable[[ReportContext], Section]
 SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("Functions", sections_functions.build),
     ("Properties", build_properties),
+    ("Census", build_census),
     ("Training", sections_training.build),  # before Claims: the claims read its stored runs
     ("Claims", build_claims),
     ("Accuracy", build_accuracy),
