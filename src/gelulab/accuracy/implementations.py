@@ -157,9 +157,9 @@ def _torch_parameterised(function: str) -> Callable[[Any], Any] | None:
     family, v = parametric.parse(function)
     return {
         "leaky_relu": lambda t: F.leaky_relu(t, v["negative_slope"]),
-        "elu": lambda t: F.elu(t, v.get("alpha", 1.0)),
-        "celu": lambda t: F.celu(t, v.get("alpha", 1.0)),
-        "softplus": lambda t: F.softplus(t, v.get("beta", 1.0), v.get("threshold", 20.0)),
+        "elu": lambda t: F.elu(t, v["alpha"]),
+        "celu": lambda t: F.celu(t, v["alpha"]),
+        "softplus": lambda t: F.softplus(t, v["beta"], v["threshold"]),
     }[family.name]
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import double_double as dd
 from .logistic import sigmoid_pair
+from .piecewise import _nonpositive
 from .spec import ActivationSpec
 
 INF = float("inf")
@@ -200,10 +201,6 @@ def _scaled(x: np.ndarray, c: Fraction) -> dd.DD:
     return p, np.where(np.isfinite(e) & (np.abs(p) <= 2.0**14), e, 0.0)
 
 
-def _nonpositive(x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, 0.0, x)
-
-
 def _leaky(slope: Fraction) -> tuple[Callable, Callable, Callable]:
     def f(x):
         return np.where(x > 0, x, x * _pair(slope, x.dtype)[0])
@@ -287,9 +284,9 @@ def _sympy():
 
 
 def _symbolic(family: str, values: dict[str, Fraction], cut: float | None) -> Callable[[Any], Any]:
-    from sympy.codegen.cfunctions import expm1, log1p
+    def build(x):  # sympy is imported when the exact form is first built (the oracle, the analysis), not before
+        from sympy.codegen.cfunctions import expm1, log1p
 
-    def build(x):
         sp = _sympy()
         if family == "leaky_relu":
             return sp.Piecewise((x, x > 0), (sp.Rational(values["negative_slope"]) * x, True))

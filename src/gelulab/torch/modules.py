@@ -118,26 +118,29 @@ class LeakyReLU(Activation):
         return f"negative_slope={self.negative_slope}{self._inplace_str()}"
 
 
-class ELU(Activation):
+class _WithAlpha(Activation):
+    """A torch module taking ``(alpha=1.0, inplace=False)``; ``name_of`` maps alpha to the activation's name."""
+
+    name_of = staticmethod(F.elu_name)
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(self.name_of(alpha), inplace)
+        self.alpha = alpha
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{self._inplace_str()}"
+
+
+class ELU(_WithAlpha):
     """x for x > 0, alpha * (e^x - 1) otherwise."""
 
-    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__(F.elu_name(alpha), inplace)
-        self.alpha = alpha
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}{self._inplace_str()}"
+    name_of = staticmethod(F.elu_name)
 
 
-class CELU(Activation):
+class CELU(_WithAlpha):
     """x for x > 0, alpha * (e^{x/alpha} - 1) otherwise (CELU with alpha = 1 is ELU)."""
 
-    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__(F.celu_name(alpha), inplace)
-        self.alpha = alpha
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}{self._inplace_str()}"
+    name_of = staticmethod(F.celu_name)
 
 
 class Softplus(Activation):

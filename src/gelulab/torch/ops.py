@@ -161,27 +161,31 @@ ACTIVATION_OPS: dict[str, tuple[Callable, Callable, Callable]] = {n: _define_act
 
 # Parameterised activations (``leaky_relu(negative_slope=0.2)``, see gelulab.functions.parametric): one
 # op each for f, grad * f^(order) and f into out=, the canonical name as an argument. They run the exact
-# path (the NumPy kernels and the rounding decision) on the CPU.
-def _checked_name(activation: str) -> str:
-    return resolve(activation)  # reading a parameterised name checks its values
-
-
+# path (the NumPy kernels and the rounding decision) on the CPU. Reading the name checks its values.
 parametric = _define("parametric(Tensor x, str activation) -> Tensor",
-                     lambda x, activation: _forward(_checked_name(activation), x))
+                     lambda x, activation: _forward(resolve(activation), x))
 parametric_backward = _define("parametric_backward(Tensor grad, Tensor x, str activation, int order) -> Tensor",
-                              lambda grad, x, activation, order: _backward(_checked_name(activation), grad, x, order))
+                              lambda grad, x, activation, order: _backward(resolve(activation), grad, x, order))
 parametric_out = _define("parametric_out(Tensor x, str activation, Tensor(a!) out) -> ()",
-                         lambda x, activation, out: _forward_out(_checked_name(activation), x, out))
+                         lambda x, activation, out: _forward_out(resolve(activation), x, out))
 torch.library.register_fake(parametric)(lambda x, activation: _like_x(x))
 torch.library.register_fake(parametric_backward)(lambda grad, x, activation, order: _like_x(x))
 torch.library.register_fake(parametric_out)(lambda x, activation, out: None)
 _register_autograd(parametric, parametric_backward)
 
 
+def _ops_for(name: str) -> tuple[Callable, Callable, Callable]:
+    """(forward, backward, out) ops of any activation name: its own ops, or the parameterised ones bound to it."""
+    key = resolve(name)
+    found = ACTIVATION_OPS.get(key)
+    if found is not None:
+        return found
+    return (lambda x: parametric(x, key), lambda grad, x, order: parametric_backward(grad, x, key, order),
+            lambda x, out: parametric_out(x, key, out))
+
+
 def _by_name(x: Tensor, activation: str) -> Tensor:
-    name = resolve(activation)
-    found = ACTIVATION_OPS.get(name)
-    return found[0](x) if found is not None else parametric(x, name)
+    return _ops_for(activation)[0](x)
 
 
 # One op for every activation, the name as an argument: what a TorchScript'ed module calls (a script
@@ -194,21 +198,15 @@ activation_by_name = torch.ops.gelulab.activation.default
 
 def activation_op(name: str) -> Callable[[Tensor], Tensor]:
     """The forward custom op of an activation, by registry name, alias or parameterised name."""
-    key = _checked_name(name)
-    found = ACTIVATION_OPS.get(key)
-    return found[0] if found is not None else lambda x: parametric(x, key)
+    return _ops_for(name)[0]
 
 
 def activation_backward_op(name: str) -> Callable[[Tensor, Tensor, int], Tensor]:
-    key = _checked_name(name)
-    found = ACTIVATION_OPS.get(key)
-    return found[1] if found is not None else lambda grad, x, order: parametric_backward(grad, x, key, order)
+    return _ops_for(name)[1]
 
 
 def activation_out_op(name: str) -> Callable[[Tensor, Tensor], None]:
-    key = _checked_name(name)
-    found = ACTIVATION_OPS.get(key)
-    return found[2] if found is not None else lambda x, out: parametric_out(x, key, out)
+    return _ops_for(name)[2]
 
 
 # --- gated forms: f(a) * b -------------------------------------------------------------------
