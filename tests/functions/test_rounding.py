@@ -16,6 +16,7 @@ from gelulab.functions.rounding import (
     tiny_taylor,
     undecided,
 )
+from gelulab.functions.rounding_kernel import decide
 
 NARROW = ("float32", "float16", "bfloat16")
 
@@ -37,6 +38,46 @@ def test_round_to_grid_is_mpmaths_nearest_even_rounding(fmt):
     same = (got == want) | (np.isnan(got) & np.isnan(want))
     assert same.all(), [(float(a).hex(), float(b).hex()) for a, b in zip(v[~same], got[~same], strict=True)][:5]
     assert np.array_equal(np.signbit(got[np.isfinite(v)]), np.signbit(v[np.isfinite(v)]))
+
+
+@pytest.mark.parametrize("fmt", NARROW + ("float64",))
+def test_compiled_decision_rounds_as_mpmath_and_finds_every_midpoint_within_the_bound(fmt):
+    v = _values(np.random.default_rng(4))
+    f = FORMATS[fmt]
+    # each value's nearest midpoint, and values just beside it: the bound decides which are open
+    finite = v[np.isfinite(v) & (np.abs(v) < f.largest) & (np.abs(v) >= 2.0 ** (f.emin + 1))]  # normal: ulp by binade
+    mids = [float(reference.round_to_format(mpmath.mpf(float(x)), fmt)) for x in finite[:300]]
+    half = [float(np.ldexp(1.0, int(np.frexp(m)[1]) - f.precision - 1)) for m in mids]
+    # the midpoint below a power of two is half as far
+    near = np.array([m + h * (s if s > 0 or np.frexp(m)[0] != 0.5 else -0.5)
+                     for m, h in zip(mids, half, strict=True) for s in (1, -1)])
+    v = np.concatenate([v, near, np.nextafter(near, np.inf), np.nextafter(near, -np.inf)])
+    bound = np.abs(v) * 2.0**-50 + 2.0**-1060  # covers a float64 step beside each midpoint
+    got, open_ = decide(v, f, bound)
+    want = np.array([reference.round_to_format(mpmath.mpf(float(x)), fmt) if np.isfinite(x) else x for x in v])
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    assert same.all(), [(float(a).hex(), float(b).hex()) for a, b in zip(v[~same], got[~same], strict=True)][:5]
+    assert np.array_equal(np.signbit(got[~np.isnan(v)]), np.signbit(v[~np.isnan(v)]))
+    # open exactly where a midpoint (or the overflow threshold) lies in [v - bound, v + bound], by mpmath
+    with mpmath.workprec(1200):
+        def has_midpoint(x: float, b: float) -> bool:
+            if not np.isfinite(x):
+                return False
+            lo, hi = mpmath.mpf(x) - mpmath.mpf(b), mpmath.mpf(x) + mpmath.mpf(b)
+            return reference.round_to_format(lo, fmt) != reference.round_to_format(hi, fmt) or lo == 0 != hi
+        exact = np.array([has_midpoint(float(x), float(b)) for x, b in zip(v, bound, strict=True)])
+    if fmt == "float64":  # float64 itself: its midpoints are not float64 values, mpmath sees no interval
+        exact = np.abs(v) * 2.0**-50 >= np.ldexp(1.0, np.frexp(np.abs(v))[1] - 54)
+        exact &= np.isfinite(v)
+        exact |= v == 0
+    # far above the overflow threshold the decision is conservative (left open for the next step)
+    inside = ~(np.abs(v) > 2 * f.largest)
+    assert np.array_equal(open_[inside], exact[inside]), v[inside][open_[inside] != exact[inside]][:5]
+    if fmt != "float64":
+        assert open_[v.size - 3 * near.size:].all()  # every midpoint and the float64 values beside it are open
+    # without a bound: max(ulps * spacing(|v|), absolute), the float64 kernels' bound
+    _, open64 = decide(v, f, None, 64.0, 2.0**-1000)
+    assert np.array_equal(open64, undecided(v, np.maximum(64 * np.spacing(np.abs(v)), 2.0**-1000), f))
 
 
 def test_round_to_grid_rounds_long_double_values_once():

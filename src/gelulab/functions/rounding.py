@@ -169,11 +169,12 @@ def correctly_rounded(spec: ActivationSpec, x64: np.ndarray, order: int, fmt: Fl
             value = factor * y64
     else:
         value = y64
-    bound = _bound(value, FLOAT64_ERROR_ULPS, factor, y64)
-    with np.errstate(all="ignore"):
-        rounded = round_to_grid(value, fmt)
+    from .rounding_kernel import decide  # the float64 step in one compiled pass (same arithmetic)
+
+    bound = None if factor is None else _bound(value, FLOAT64_ERROR_ULPS, factor, y64)
+    rounded, open_ = decide(value, fmt, bound, FLOAT64_ERROR_ULPS, FLOAT64_ABSOLUTE_ERROR)
     result = Rounded(rounded=rounded, exact=value.copy())
-    todo = np.flatnonzero(undecided(value, bound, fmt))
+    todo = np.flatnonzero(open_)
     if todo.size:
         todo = _by_long_double(spec, x64, order, fmt, factor, todo, result)
     if todo.size:
