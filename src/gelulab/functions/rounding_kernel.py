@@ -42,11 +42,8 @@ def _decide(value, bound, has_bound, ulps, absolute, precision, emin, emax, larg
             e = math.frexp(a)[1]
         else:
             e = -1021  # zero: spacing 2**-1074, as np.spacing(0.0); its quantum is set apart below
-        if has_bound:
-            b = bound[i]
-        else:
-            # ulps * spacing(|v|): spacing is 2**(e - 53), and 2**-1074 at the bottom
-            b = max(ulps * _POW2[max(e - 53, -1074) + 1074], absolute)
+        # without a bound: ulps * spacing(|v|) (2**(e - 53), and 2**-1074 at the bottom), at least absolute
+        b = bound[i] if has_bound else max(ulps * _POW2[max(e - 53, -1074) + 1074], absolute)
         q = qmin if a == 0 else min(max(e - 1, emin) - precision + 1, qmax)
         if -q > 1023 or q > 1023:  # only for formats as wide as float64
             s = math.ldexp(a, -q)
