@@ -38,6 +38,15 @@ class EvidenceContext:
 
     quick: bool = False
     _speed: Any = field(default=None, repr=False)
+    _census: Any = field(default=None, repr=False)
+
+    def census(self):
+        """The census of model definitions (:func:`gelulab.census.store.for_report`), taken once per run."""
+        if self._census is None:
+            from ..census.store import for_report
+
+            self._census = for_report(self.quick)
+        return self._census
 
     def speed(self):
         if self._speed is None:
@@ -374,11 +383,13 @@ def frameworks_use_tanh(ctx: EvidenceContext) -> Evidence:
                      for k, v in forms.items())
     note = "" if any("transformers" in k for k in forms) else "; transformers not checked" + (
         " in --quick" if ctx.quick else " (not installed)")
+    used = census("tanh_approximation_in_transformers")(ctx)
     return Evidence(
-        verdict,
-        f"torch {torch.__version__}: {text}{note}. The tanh form is offered, but the default 'gelu' is exact",
-        {"forms": forms, "is_tanh": is_tanh},
-        "gelulab claims frameworks_tanh",
+        _both(verdict, used.verdict),
+        f"torch {torch.__version__}: {text}{note}. The tanh form is offered, but the default 'gelu' is exact. "
+        f"What transformers' models use, {used.summary}",
+        {"forms": forms, "is_tanh": is_tanh, "measured": verdict, "used": used.verdict, **used.numbers},
+        "gelulab claims frameworks_tanh; gelulab census",
     )
 
 
@@ -422,6 +433,44 @@ def training(key: str | None, note: str = "", with_gradient_numbers: bool = Fals
 
     evidence.__name__ = f"training[{key}]"
     return evidence
+
+
+def census(key: str, training_key: str | None = None) -> EvidenceFunction:
+    """Evidence from the census of real model definitions (``gelulab.census.VERDICTS[key]``): what
+    today's models use. With ``training_key``, gelulab's own training on the same question is a
+    second part: the verdicts agree, or the claim holds in part; training not yet run leaves the
+    census verdict alone, and says so."""
+
+    def evidence(ctx: EvidenceContext) -> Evidence:
+        from ..census import VERDICTS as CENSUS_VERDICTS
+        from ..census import CensusError
+
+        try:
+            found = CENSUS_VERDICTS[key](ctx.census())
+        except (CensusError, ImportError) as exc:
+            return Evidence(UNSETTLED, f"the census of model definitions could not be taken: {exc}", {},
+                            "gelulab census")
+        census_ev = Evidence(found["verdict"], found["summary"], found["numbers"], found["command"])
+        sample = "" if ctx.census().meta.get("complete", True) else " (the explainer's example models only)"
+        if training_key is None:
+            return Evidence(census_ev.verdict, f"census{sample}: {census_ev.summary}", {"census": census_ev.numbers},
+                            census_ev.command)
+        own = training(training_key)(ctx)
+        verdict = _both(census_ev.verdict, own.verdict)
+        summary = f"census{sample}: {census_ev.summary} Our own training: {own.verdict}, {own.summary}"
+        return Evidence(verdict, summary, {"census": census_ev.numbers, "training": own.numbers},
+                        f"{census_ev.command}; {own.command}")
+
+    evidence.__name__ = f"census[{key}]" + (f"+training[{training_key}]" if training_key else "")
+    return evidence
+
+
+def _both(a: str, b: str) -> str:
+    """The verdict of two independent parts: one left unsettled leaves the other; agreeing parts keep
+    their verdict; disagreeing ones hold in part."""
+    if UNSETTLED in (a, b):
+        return b if a == UNSETTLED else a
+    return a if a == b else IN_PART
 
 
 def not_testable(reason: str) -> EvidenceFunction:

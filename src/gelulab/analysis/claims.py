@@ -2,7 +2,8 @@
 
 A claim (DESIGN.md, "Claims") is data: the sentence quoted verbatim from the explainer, the
 activations it is about, the kind of evidence that settles it (property, measurement, training,
-literature: published results with their sources, or not testable: an interpretation), and the
+census: what the real model definitions of transformers and timm use, literature: published
+results with their sources, or not testable: an interpretation), and the
 function that computes the evidence. ``check_claims`` runs every evidence function and
 returns the verdicts (holds, fails, holds in part, cannot be settled here) with their numbers.
 
@@ -19,7 +20,7 @@ from . import claim_evidence as ev
 from .claim_evidence import Evidence, EvidenceContext, EvidenceFunction
 from .explainer import properties_table, quote, repair_encoding, table_with
 
-KINDS = ("property", "measurement", "training", "literature", "not testable")
+KINDS = ("property", "measurement", "census", "training", "literature", "not testable")
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,7 @@ def claims() -> list[Claim]:
               ev.positive_branch),
         Claim("table_derivative", _row("Visual", "Derivative"), _VISUAL, _GR, "property",
               ev.derivative_smooth_vs_jump),
-        Claim("table_popularity", _row("Visual", "Popularity"), _VISUAL, _GR, "not testable",
-              ev.not_testable("which architectures use which activation is a survey of the literature, "
-                              "not a computation on the functions")),
+        Claim("table_popularity", _row("Visual", "Popularity"), _VISUAL, _GR, "census", ev.census("popularity")),
         Claim("cost_higher", _row("Visual", "Computation cost"), _VISUAL, _GR, "measurement",
               ev.cost_slightly_higher),
         Claim("fine_grained_patterns", quote("**Smooth activation**"), _WHY, ("gelu",), "training",
@@ -146,12 +145,12 @@ def claims() -> list[Claim]:
     items += [
         Claim("summary_gelu_llm", quote("**GELU** = Smooth, probabilistic"), _SUMMARY, ("gelu",), "training",
               tr("gelu_better_language")),
-        Claim("summary_relu_vision", quote("**ReLU** = Simple, sharp"), _SUMMARY, ("relu",), "training",
-              tr("relu_better_vision")),
+        Claim("summary_relu_vision", quote("**ReLU** = Simple, sharp"), _SUMMARY, ("relu",), "census",
+              ev.census("relu_for_vision", "relu_better_vision")),
         Claim("summary_gelu_text", quote("GELU helps Transformers perform better on text"), _SUMMARY, ("gelu",),
               "training", tr("gelu_better_language")),
         Claim("summary_silu_replacing", quote("Swish, SiLU are now replacing ReLU"), _SUMMARY, ("silu", "relu"),
-              "training", tr("silu_replacing_relu")),
+              "census", ev.census("relu_king_of_large_vision", "silu_replacing_relu")),
     ]
     return items
 

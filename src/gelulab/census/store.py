@@ -121,6 +121,25 @@ def load_or_run(refresh: bool = False, folder: Path | None = None, workers: int 
     return census
 
 
+def for_report(quick: bool = False) -> Census:
+    """The census the report and the claims use: the full one (stored, or computed and stored); with
+    ``quick`` the stored one if any, else only the explainer's example models (and CLIP, for
+    quick_gelu), which shows the pipeline, not the answer."""
+    if not quick:
+        return load_or_run(progress=False)
+    from .checks import EXAMPLES
+
+    found = versions()
+    if found["transformers"] is None:
+        raise CensusError("transformers is not installed: pip install 'transformers>=4.40'")
+    stored, _ = load(stored_path(found), found)
+    if stored is not None:
+        return stored
+    types = [e.model for e in EXAMPLES if e.source == "transformers"] + ["clip"]
+    timm_names = [e.model for e in EXAMPLES if e.source == "timm"]
+    return run(types, timm_names, workers=None, progress=False)
+
+
 def run(model_types: Sequence[str] | None = None, timm_names: Sequence[str] | None = None,
         workers: int | None = None, progress: bool = False) -> Census:
     """Census the given transformers model types and timm models (default: every one of both).

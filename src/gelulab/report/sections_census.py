@@ -24,19 +24,8 @@ _QUOTES = {
 
 def _census(ctx: ReportContext):
     from ..census import store
-    from ..census.checks import EXAMPLES
 
-    if not ctx.quick:
-        return store.load_or_run(progress=False)
-    found = store.versions()
-    if found["transformers"] is None:
-        raise store.CensusError("transformers is not installed: pip install 'transformers>=4.40'")
-    stored, _ = store.load(store.stored_path(found), found)
-    if stored is not None:
-        return stored
-    types = [e.model for e in EXAMPLES if e.source == "transformers"] + ["clip"]
-    timm_names = [e.model for e in EXAMPLES if e.source == "timm"]
-    return store.run(types, timm_names, workers=None, progress=False)
+    return store.for_report(ctx.quick)
 
 
 def _age(created: str | None) -> str:
