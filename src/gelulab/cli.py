@@ -456,6 +456,79 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- inference -----------------------------------------------------------------------------------
+
+def _comma_list(text: str, known: list[str] | tuple[str, ...], flag: str) -> list[str]:
+    chosen = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in chosen if t not in known]
+    if bad or not chosen:
+        import difflib
+
+        close = difflib.get_close_matches(bad[0], known, n=1) if bad else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(f"{flag}: unknown {bad[0] if bad else 'empty list'!r}{hint}; known: {', '.join(known)}")
+    return chosen
+
+
+def _model_labels() -> list[str]:
+    from .bench.models import MODELS
+
+    return list(MODELS)
+
+
+def cmd_inference(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .bench import models
+
+    config = models.ModelBenchConfig.quick() if args.quick else models.ModelBenchConfig()
+    if args.models:
+        config.models = _comma_list(args.models, list(models.MODELS), "--models")
+    if args.activations:
+        config.activations = _comma_list(args.activations, models.TORCH_MODULES, "--activations")
+    if args.modes:
+        config.modes = _comma_list(args.modes, ("eager", "compile"), "--modes")
+    if args.batches:
+        try:
+            config.batches = [int(b) for b in args.batches.split(",")]
+        except ValueError:
+            raise UsageError(f"bad --batches {args.batches!r}; use e.g. 1,16") from None
+        if min(config.batches) < 1:
+            raise UsageError("--batches must be at least 1")
+    if args.repeats is not None:
+        if args.repeats < 1:
+            raise UsageError("--repeats must be at least 1")
+        config.repeats = args.repeats
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError("--threads must be at least 1")
+        config.threads = args.threads
+    if args.no_gelulab:
+        config.gelulab = False
+    out = Path(args.out) if args.out else (None if args.quick else models.DEFAULT_OUT)
+    if out is not None:
+        _check_writable(str(out), "--out")
+    _check_writable(args.plot, "--plot")
+    try:
+        data = models.run(config, path=out, progress=not args.json and sys.stderr.isatty(), fresh=args.fresh)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    figure = models.plot(data, args.plot or (out.with_suffix(".png") if out else Path("inference.png")))
+    if args.json:
+        _print_json({**data, "stored": str(out) if out else None, "plot": str(figure)})
+        return 0
+    header, rows = models.table_rows(data)
+    m = data["machine"]
+    print(f"{m['cpu']}, {m['threads']} threads, torch {m['torch']}" + (" (few-layer models: --quick)" if config.small
+                                                                      else ""))
+    print(" | ".join(header))
+    for r in rows:
+        print(" | ".join(r))
+    print(f"stored: {out}" if out else "not stored (--quick)")
+    print(f"plot: {figure}")
+    return 0
+
+
 # --- bench -------------------------------------------------------------------------------------
 
 def _log2_sizes(text: str) -> list[int]:
@@ -701,6 +774,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="plot path (default: the JSON's path with .png)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables" + STRICT)
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("inference", help="latency of real networks with each activation (transformers' models)",
+                       description="Build ResNet-50, ConvNeXt-T, MobileNetV2, EfficientNet-B0, ViT-S/16 and BERT-base "
+                       "from transformers' configs (random weights, no download), with their own activation and "
+                       "with every activation module swapped to torch's ReLU, GELU, GELU-tanh and SiLU (and to "
+                       "gelulab's ops, eager); time each variant in turns (median of repeats, ratio to ReLU's in "
+                       "the same turns) at each batch size, eager and torch.compile, and profile the activation's "
+                       "share of the eager time. Each group is stored as soon as it is measured "
+                       "(results/bench/models.json) and skipped by a rerun, which 'gelulab report' reuses. Measure on "
+                       "an otherwise idle machine: with fewer free cores than threads, latencies stall.")
+    p.add_argument("--models", help=f"comma list (default all): {', '.join(_model_labels())}")
+    p.add_argument("--activations", help="torch modules swapped in (default relu,gelu,gelu_tanh,silu)")
+    p.add_argument("--batches", help="comma list of batch sizes (default 1,16)")
+    p.add_argument("--modes", help="eager, compile or both (default eager,compile; compiles take minutes)")
+    p.add_argument("--repeats", type=int, help="timed passes per variant (default 7)")
+    p.add_argument("--threads", type=int, help="torch threads (default torch's own)")
+    p.add_argument("--no-gelulab", action="store_true", help="leave out gelulab's ops")
+    p.add_argument("--quick", action="store_true", help="few-layer models at 64 px, batch 1, eager, ReLU and GELU; "
+                   "not stored: shows the pipeline, not the answer")
+    p.add_argument("--fresh", action="store_true", help="replace the stored measurement instead of resuming it")
+    p.add_argument("--out", help="the JSON (default results/bench/models.json)")
+    p.add_argument("--plot", help="plot path (default: the JSON's path with .png)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(func=cmd_inference)
 
     p = sub.add_parser("census", help="which activation the model definitions of transformers (and timm) use",
                        description="Build every model architecture the installed transformers defines (and timm's, "

@@ -39,6 +39,15 @@ class EvidenceContext:
     quick: bool = False
     _speed: Any = field(default=None, repr=False)
     _census: Any = field(default=None, repr=False)
+    _inference: Any = field(default=None, repr=False)
+
+    def inference(self):
+        """Whole-network latencies (:func:`gelulab.bench.models.load_or_measure`), taken once per run."""
+        if self._inference is None:
+            from ..bench.models import load_or_measure
+
+            self._inference = load_or_measure(self.quick)
+        return self._inference
 
     def census(self):
         """The census of model definitions (:func:`gelulab.census.store.for_report`), taken once per run."""
@@ -334,13 +343,43 @@ def cost_slightly_higher(ctx: EvidenceContext) -> Evidence:
     rho = ratios[key]
     # "slightly higher": more than 5% and at most 2x; higher but more than 2x holds only in part
     verdict = FAILS if rho <= 1.05 else HOLDS if rho <= 2.0 else IN_PART
+    networks = inference_part(ctx, "cost_on_real_models")
     return Evidence(
-        verdict,
+        _both(verdict, networks.verdict),
         f"{key}: {rho:.1f}x (GELU {gelu_ns:.3g} ns/elem vs ReLU {relu_ns:.3g}); gelulab NumPy gelu/relu "
-        f"{ratios['gelulab gelu / relu']:.1f}x; higher, and 'slightly' means <= 2x here [{where}]",
-        {"ratio": rho, "ratios": ratios, "ns_per_element": ns},
-        "gelulab claims cost_higher", "speed",
+        f"{ratios['gelulab gelu / relu']:.1f}x; higher, and 'slightly' means <= 2x here [{where}]. In "
+        f"{networks.summary}",
+        {"ratio": rho, "ratios": ratios, "ns_per_element": ns, "bare_tensor": verdict, "networks": networks.numbers},
+        "gelulab claims cost_higher; gelulab inference", "speed",
     )
+
+
+def inference_part(ctx: EvidenceContext, key: str) -> Evidence:
+    """A verdict of :mod:`gelulab.bench.models` (``cost_on_real_models``, ``relu_faster_inference``) on
+    the whole-network latencies, or unsettled with the reason when they cannot be measured."""
+    from ..bench import models
+
+    try:
+        data = ctx.inference()
+        found = getattr(models, key)(data)
+    except (ImportError, RuntimeError, ValueError, OSError) as exc:
+        return Evidence(UNSETTLED, f"whole networks could not be timed: {type(exc).__name__}: {exc}", {},
+                        "gelulab inference")
+    return Evidence(found["verdict"], f"{found['summary']} [{models.source_text(data)}]", found["numbers"],
+                    "gelulab inference")
+
+
+def with_inference(key: str, training_key: str) -> EvidenceFunction:
+    """The whole-network latencies (``key``) and gelulab's own training (``training_key``) as two parts."""
+
+    def evidence(ctx: EvidenceContext) -> Evidence:
+        timed, own = inference_part(ctx, key), training(training_key)(ctx)
+        return Evidence(_both(timed.verdict, own.verdict),
+                        f"inference: {timed.verdict}, {timed.summary}. Our own training: {own.verdict}, {own.summary}",
+                        {"inference": timed.numbers, "training": own.numbers}, f"{timed.command}; {own.command}")
+
+    evidence.__name__ = f"inference[{key}]+training[{training_key}]"
+    return evidence
 
 
 def _framework_forms(x: np.ndarray, quick: bool) -> dict[str, dict[str, float]]:

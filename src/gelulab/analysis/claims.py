@@ -139,6 +139,10 @@ def claims() -> list[Claim]:
         "Small models (mobile)": ("advice_small_models", ("relu",), "relu_small_models"),
     }
     for situation, (key, acts, tkey) in advice.items():
+        if key == "advice_vision":  # "faster inference" is a measurement on real networks
+            items.append(Claim(key, _row("prefer", situation), _WHEN, acts, "measurement",
+                               ev.with_inference("relu_faster_inference", tkey)))
+            continue
         items.append(Claim(key, _row("prefer", situation), _WHEN, acts, "training", tr(tkey)))
     items.append(Claim("advice_large_pretrained", _row("prefer", "Large, pre-trained architectures (BERT, GPT)"), _WHEN,
                        ("gelu",), "literature", ev.large_pretrained_gelu))

@@ -24,6 +24,7 @@ from .section import ReportContext, Section, environment, environment_line
 from .sections_accuracy import build as build_accuracy
 from .sections_census import build as build_census
 from .sections_claims import build as build_claims
+from .sections_inference import build as build_inference
 from .sections_properties import build as build_properties
 from .sections_speed import build as build_speed
 from .sections_summary import build_summary
@@ -39,6 +40,7 @@ SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("Claims", build_claims),
     ("Accuracy", build_accuracy),
     ("Speed", build_speed),
+    ("Inference", build_inference),
 ]
 
 
