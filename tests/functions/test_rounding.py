@@ -51,7 +51,8 @@ def test_compiled_decision_rounds_as_mpmath_and_finds_every_midpoint_within_the_
     # the midpoint below a power of two is half as far
     near = np.array([m + h * (s if s > 0 or np.frexp(m)[0] != 0.5 else -0.5)
                      for m, h in zip(mids, half, strict=True) for s in (1, -1)])
-    v = np.concatenate([v, near, np.nextafter(near, np.inf), np.nextafter(near, -np.inf)])
+    above = np.ldexp(1.0, np.arange(f.emax + 1, 1024, 7)) * 1.37  # past the overflow threshold: decided as inf
+    v = np.concatenate([v, near, np.nextafter(near, np.inf), np.nextafter(near, -np.inf), above, -above])
     bound = np.abs(v) * 2.0**-50 + 2.0**-1060  # covers a float64 step beside each midpoint
     got, open_ = decide(v, f, bound)
     want = np.array([reference.round_to_format(mpmath.mpf(float(x)), fmt) if np.isfinite(x) else x for x in v])
@@ -70,11 +71,10 @@ def test_compiled_decision_rounds_as_mpmath_and_finds_every_midpoint_within_the_
         exact = np.abs(v) * 2.0**-50 >= np.ldexp(1.0, np.frexp(np.abs(v))[1] - 54)
         exact &= np.isfinite(v)
         exact |= v == 0
-    # far above the overflow threshold the decision is conservative (left open for the next step)
-    inside = ~(np.abs(v) > 2 * f.largest)
-    assert np.array_equal(open_[inside], exact[inside]), v[inside][open_[inside] != exact[inside]][:5]
+    assert np.array_equal(open_, exact), v[open_ != exact][:5]
     if fmt != "float64":
-        assert open_[v.size - 3 * near.size:].all()  # every midpoint and the float64 values beside it are open
+        start = v.size - 3 * near.size - 2 * above.size
+        assert open_[start:start + 3 * near.size].all()  # every midpoint and the float64 values beside it are open
     # without a bound: max(ulps * spacing(|v|), absolute), the float64 kernels' bound
     _, open64 = decide(v, f, None, 64.0, 2.0**-1000)
     assert np.array_equal(open64, undecided(v, np.maximum(64 * np.spacing(np.abs(v)), 2.0**-1000), f))

@@ -100,11 +100,25 @@ def quantum_exponent(v: np.ndarray, fmt: FloatFormat) -> np.ndarray:
 
 def midpoint_distance(v: np.ndarray, fmt: FloatFormat) -> np.ndarray:
     """|v - the nearest midpoint of fmt| for finite v (float64 or long double), exactly: scaling by
-    powers of two and taking the fraction of a number below 2**p are exact."""
+    powers of two and taking the fraction of a number below 2**p are exact.
+
+    Above the largest finite value the only midpoint is the overflow threshold (everything past it
+    rounds to inf); the distance to it is exact up to 2x the threshold and rounded down (so never
+    larger than the true one) beyond."""
     q = quantum_exponent(v, fmt).astype(np.int32)
-    m = np.ldexp(np.abs(v), -q)
+    a = np.abs(v)
+    m = np.ldexp(a, -q)
     frac = m - np.floor(m)
-    return np.ldexp(np.abs(frac - 0.5), q)
+    dist = np.ldexp(np.abs(frac - 0.5), q)
+    threshold = overflow_threshold(fmt)
+    with np.errstate(all="ignore"):
+        above = np.abs(a - a.dtype.type(threshold)) * (1 - np.finfo(a.dtype).eps)
+    return np.where(a > fmt.largest, above, dist)
+
+
+def overflow_threshold(fmt: FloatFormat) -> float:
+    """The midpoint above the largest finite value of fmt: from it on, values round to inf."""
+    return fmt.largest + float(np.ldexp(1.0, fmt.emax - fmt.precision))
 
 
 def round_to_grid(v: np.ndarray, fmt: FloatFormat) -> np.ndarray:

@@ -17,13 +17,15 @@ import math
 import numpy as np
 from numba import njit
 
+from .rounding import overflow_threshold
+
 _INF = math.inf
 #: 2**k for k in [-1074, 1023], at index k + 1074: powers of two without a libm call
 _POW2 = np.ldexp(1.0, np.arange(-1074, 1024)).astype(np.float64)
 
 
 @njit(cache=True, nogil=True)
-def _decide(value, bound, has_bound, ulps, absolute, precision, emin, emax, largest, rounded, open_):
+def _decide(value, bound, has_bound, ulps, absolute, precision, emin, emax, largest, threshold, rounded, open_):
     qmin = emin - precision + 1
     qmax = emax - precision + 1
     bits = value.view(np.uint64)
@@ -57,6 +59,8 @@ def _decide(value, bound, has_bound, ulps, absolute, precision, emin, emax, larg
             dist = abs((s - np.floor(s)) - 0.5) * scale
         if r > largest:
             r = _INF
+        if a > largest:  # the only midpoint up here is the overflow threshold (as rounding.midpoint_distance)
+            dist = abs(a - threshold) * (1 - 2.0**-52)
         rounded[i] = math.copysign(r, v)
         open_[i] = (dist <= b) if b < _INF else True
     return rounded, open_
@@ -76,4 +80,4 @@ def decide(value: np.ndarray, fmt, bound: np.ndarray | None = None, ulps: float 
     rounded = np.empty(value.size, dtype=np.float64)
     open_ = np.empty(value.size, dtype=np.bool_)
     return _decide(value, b, has_bound, float(ulps), float(absolute), int(fmt.precision), int(fmt.emin),
-                   int(fmt.emax), float(fmt.largest), rounded, open_)
+                   int(fmt.emax), float(fmt.largest), overflow_threshold(fmt), rounded, open_)
