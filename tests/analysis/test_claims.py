@@ -76,17 +76,17 @@ def test_training_claims_take_the_experiments_verdict(monkeypatch):
 
     def training_evidence(key):
         seen.append(key)
-        if key == "relu_better_vision":
+        if key == "relu_small_models":
             return None
         return {"verdict": "fails", "summary": "GELU 0.91 vs ReLU 0.92 accuracy, p = 0.4", "command": "gelulab sweep x"}
 
     fake.training_evidence = training_evidence
     monkeypatch.setitem(sys.modules, "gelulab.experiments.evidence", fake)
-    lang, vision = _one("advice_language"), _one("advice_vision")
+    lang, vision = _one("advice_language"), _one("advice_small_models")
     assert (lang.verdict, lang.evidence.command) == ("fails", "gelulab sweep x")
     assert "p = 0.4" in lang.evidence.summary
     assert vision.verdict == ev.UNSETTLED
-    assert seen == ["gelu_better_language", "relu_better_vision"]
+    assert seen == ["gelu_better_language", "relu_small_models"]
 
 
 class _FakeSpeed:
