@@ -107,8 +107,20 @@ def test_tanh_faster_verdict_follows_the_measured_ratios(ratios, verdict):
 
 @pytest.mark.parametrize("ratio,verdict", [(1.0, ev.FAILS), (1.5, ev.HOLDS), (6.0, ev.IN_PART)])
 def test_cost_claim_verdict_follows_the_measured_ratio(ratio, verdict):
-    ctx = ev.EvidenceContext(quick=True, _speed=_FakeSpeed(1.0, 1.0, ratio))
+    ctx = ev.EvidenceContext(quick=True, _speed=_FakeSpeed(1.0, 1.0, ratio), _inference=_networks(ratio))
     assert ev.cost_slightly_higher(ctx).verdict == verdict
+    # the bare tensor and the whole networks disagreeing: the claim holds in part
+    other = ev.EvidenceContext(quick=True, _speed=_FakeSpeed(1.0, 1.0, ratio), _inference=_networks(1.5 if ratio != 1.5
+                                                                                                    else 1.0))
+    assert ev.cost_slightly_higher(other).verdict == ev.IN_PART
+
+
+def _networks(gelu_over_relu: float) -> dict:
+    """A whole-network measurement with GELU's latency at ``gelu_over_relu`` times ReLU's."""
+    rows = [{"variant": f"torch {a}", "activation": a, "implementation": "torch", "median_ms": r, "vs_relu": r,
+             "activation_share": 0.1} for a, r in (("relu", 1.0), ("gelu", gelu_over_relu))]
+    return {"groups": [{"model": "M", "family": "vision", "batch": 1, "mode": "eager", "rows": rows}],
+            "machine": {"cpu": "c", "threads": 1, "torch": "t"}, "stored": None}
 
 
 def test_unknown_claim_key_is_refused():
