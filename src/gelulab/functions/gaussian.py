@@ -126,14 +126,39 @@ def _pdf_ld(x64: np.ndarray) -> np.ndarray:
     return e * _ld(INV_SQRT_2PI)
 
 
+def _series_terms(u: float, eps: float = 2.0**-72) -> int:
+    """Terms of S enough for every 0 <= a <= u: the first n with the rest below eps * a, bounded by
+    the geometric series of the term ratio a**2 / (2n + 3) once that ratio is below 1."""
+    t, n = 1.0, 0
+    while True:
+        n += 1
+        t *= u * u / (2 * n + 1)  # (term n) / a at a = u, the largest in the band
+        q = u * u / (2 * n + 3)
+        if q < 1 and t / (1 - q) < eps:
+            return n
+
+
+#: (upper edge of |x|, terms of S): small arguments need few terms (most float32 inputs are tiny)
+_SERIES_BANDS = tuple((u, _series_terms(u)) for u in (2.0**-32, 2.0**-16, 2.0**-8, 2.0**-4, 0.25, 1.0)) + (
+    (_SERIES_LIMIT, _SERIES_TERMS + 6),)
+
+
 def _series_ld(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.longdouble)
-    a2 = a * a
-    term = a.copy()
-    total = a.copy()
-    for n in range(1, _SERIES_TERMS + 6):
-        term = term * a2 / (2 * n + 1)
-        total = total + term
+    total = np.full_like(a, np.nan)  # NaN stays NaN (it falls in no band)
+    band = np.searchsorted(np.array([u for u, _ in _SERIES_BANDS]), a.astype(np.float64), side="left")
+    for k, (_, terms) in enumerate(_SERIES_BANDS):
+        idx = np.flatnonzero(band == k)
+        if not idx.size:
+            continue
+        ab = a[idx]
+        a2 = ab * ab
+        term = ab.copy()
+        acc = ab.copy()
+        for n in range(1, terms):
+            term = term * a2 / (2 * n + 1)
+            acc = acc + term
+        total[idx] = acc
     return total
 
 

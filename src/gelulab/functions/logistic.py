@@ -30,18 +30,22 @@ _Z_CLAMP = 1.0e4
 ZFunction = Callable[[np.ndarray], tuple[dd.DD, np.ndarray, np.ndarray]]
 
 
-def sigmoid_pair(z: dd.DD) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(σ(z), σ(-z), σ(-z) - σ(z)) from a double-double z, each to full relative accuracy."""
+def sigmoid_pair(z: dd.DD, with_diff: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(σ(z), σ(-z), σ(-z) - σ(z)) from a double-double z, each to full relative accuracy; the
+    difference (one more exponential) only ``with_diff``, else None."""
     z_hi, z_lo = z
     a = -np.abs(z_hi)
     a_lo = np.where(z_hi >= 0, -z_lo, z_lo)
-    e = dd.exp_dd((a, a_lo))  # e^{-|z|} <= 1
+    ea = np.exp(a)
+    e = ea * (1.0 + a_lo)  # e^{-|z|} <= 1: dd.exp_dd((a, a_lo)), with exp(a) kept for the difference
     big = 1.0 / (1.0 + e)
     small = e / (1.0 + e)
-    diff = (np.expm1(a) + np.exp(a) * a_lo) / (1.0 + e)  # = σ(-|z|) - σ(|z|) <= 0
     positive = z_hi >= 0
     s = np.where(positive, big, small)
     sbar = np.where(positive, small, big)
+    if not with_diff:
+        return s, sbar, None
+    diff = (np.expm1(a) + ea * a_lo) / (1.0 + e)  # = σ(-|z|) - σ(|z|) <= 0
     return s, sbar, np.where(positive, diff, -diff)
 
 
@@ -50,13 +54,13 @@ def gated(zfun: ZFunction) -> tuple[Callable, Callable, Callable]:
 
     def forward(x: np.ndarray) -> np.ndarray:
         z, _, _ = zfun(np.clip(x, -_Z_CLAMP, _Z_CLAMP))
-        s, _, _ = sigmoid_pair(z)
+        s, _, _ = sigmoid_pair(z, with_diff=False)
         return x * s
 
     def first(x: np.ndarray) -> np.ndarray:
         xc = np.clip(x, -_Z_CLAMP, _Z_CLAMP)
         z, z1, _ = zfun(xc)
-        s, sbar, _ = sigmoid_pair(z)
+        s, sbar, _ = sigmoid_pair(z, with_diff=False)
         return s * (1.0 + xc * z1 * sbar)
 
     def second(x: np.ndarray) -> np.ndarray:
@@ -97,11 +101,11 @@ def softplus(x: np.ndarray) -> np.ndarray:
 
 
 def softplus_first(x: np.ndarray) -> np.ndarray:
-    return sigmoid_pair((x, np.zeros_like(x)))[0]
+    return sigmoid_pair((x, np.zeros_like(x)), with_diff=False)[0]
 
 
 def softplus_second(x: np.ndarray) -> np.ndarray:
-    s, sbar, _ = sigmoid_pair((x, np.zeros_like(x)))
+    s, sbar, _ = sigmoid_pair((x, np.zeros_like(x)), with_diff=False)
     return s * sbar
 
 
@@ -137,5 +141,5 @@ def mish_first(x: np.ndarray) -> np.ndarray:
 def mish_second(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, -_Z_CLAMP, _Z_CLAMP)
     t, s = _mish_parts(x)
-    sig, sbar, _ = sigmoid_pair((x, np.zeros_like(x)))
+    sig, sbar, _ = sigmoid_pair((x, np.zeros_like(x)), with_diff=False)
     return (s * sig) * (2.0 - 2.0 * x * t * sig + x * sbar)

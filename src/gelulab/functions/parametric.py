@@ -259,17 +259,17 @@ def _softplus(beta: Fraction, threshold: float) -> tuple[Callable, Callable, Cal
 
     def f(x):
         z_hi, z_lo = _scaled(x, beta)
-        s = sigmoid_pair((z_hi, z_lo))[0]
+        s = sigmoid_pair((z_hi, z_lo), with_diff=False)[0]
         # softplus(z)/beta = max(z, 0)/beta + log1p(e^{-|z|})/beta, and max(z, 0)/beta is max(x, 0) exactly
         tail = np.log1p(np.exp(-np.abs(z_hi))) + s * z_lo
         y = np.where(z_hi > 0, x, 0.0 * x) + tail * _pair(inverse, x.dtype)[0]
         return np.where(x >= cut, x, y)
 
     def d1(x):
-        return np.where(x >= cut, np.ones_like(x), sigmoid_pair(_scaled(x, beta))[0])
+        return np.where(x >= cut, np.ones_like(x), sigmoid_pair(_scaled(x, beta), with_diff=False)[0])
 
     def d2(x):
-        s, sbar, _ = sigmoid_pair(_scaled(x, beta))
+        s, sbar, _ = sigmoid_pair(_scaled(x, beta), with_diff=False)
         return np.where(x >= cut, np.zeros_like(x), _pair(beta, x.dtype)[0] * s * sbar)
 
     return f, d1, d2

@@ -214,9 +214,10 @@ def long_double_values(spec: ActivationSpec, x64: np.ndarray, order: int,
             with np.errstate(invalid="ignore"):
                 usable &= np.abs(xs - patch.root_hi) > patch.half_width
     idx = candidates[usable]
+    from .spec import blockwise
+
     with np.errstate(all="ignore"):
-        y = np.asarray(spec.kernels[order](x64[idx].astype(np.longdouble)), dtype=np.longdouble)
-    return idx, np.broadcast_to(y, idx.shape)
+        return idx, blockwise(spec.kernels[order], x64[idx], np.longdouble)
 
 
 def oracle_rounded(spec: ActivationSpec, x: float, order: int, fmt: FloatFormat, factor: float | None,
