@@ -46,6 +46,21 @@ def test_an_interrupted_scan_resumes_from_its_checkpoint_to_the_same_result(tmp_
     assert again.wall_seconds == ScanResult.load(path).wall_seconds
 
 
+def test_a_scan_resumed_on_another_machine_names_both(tmp_path, monkeypatch):
+    from gelulab.accuracy import campaign, scan
+
+    spec = ScanSpec.from_values("silu", 0, "float32", ["gelulab"], -3.0, 3.0, stride=999_983, chunk_size=256)
+    path = tmp_path / "scan.json"
+    monkeypatch.setattr(scan, "cpu_model", lambda: "machine A")
+    partial = run_scan(spec, path=path, workers=1, progress=False, max_seconds=0.0)
+    assert not partial.complete and set(ScanResult.load(path).machines) == {"machine A"}
+    monkeypatch.setattr(scan, "cpu_model", lambda: "machine B")
+    resumed = run_scan(spec, path=path, workers=1, progress=False)
+    assert resumed.complete and set(resumed.machines) == {"machine A", "machine B"}
+    assert abs(sum(resumed.machines.values()) - resumed.wall_seconds) < 1e-6
+    assert set(campaign._machines(resumed).split(" + ")) == {"machine A", "machine B"}
+
+
 def test_a_checkpoint_of_another_scan_is_refused(tmp_path):
     path = tmp_path / "scan.json"
     run_scan(ScanSpec.exhaustive("gelu", 0, "float16", ["gelulab"]), path=path, progress=False)

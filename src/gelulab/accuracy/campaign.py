@@ -12,6 +12,7 @@ rerun it. Inputs a scan finds wrong join the hard-case list.
     python -m gelulab.accuracy.campaign run --dtype float16 bfloat16
     python -m gelulab.accuracy.campaign run --dtype float32 --max-seconds 3600
     python -m gelulab.accuracy.campaign run --dtype float32 --address HEAD:6379   # on a Ray cluster
+    python -m gelulab.accuracy.campaign run --dtype float32 --results-dir campaign   # resumable in git
     python -m gelulab.accuracy.campaign show
 """
 
@@ -20,29 +21,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..functions import get, names
 from .hard_cases import HardCase, merge_cases
-from .scan import DEFAULT_RESULTS_DIR, ScanResult, ScanSpec, run_scan
+from .scan import DEFAULT_RESULTS_DIR, ScanResult, ScanSpec, cpu_model, run_scan
 
 CAMPAIGN_PATH = Path(__file__).with_name("campaign.json")
 CAMPAIGN_FORMAT = "gelulab-accuracy-campaign/1"
 IMPL = "gelulab"
 ORDERS = (0, 1, 2)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _version() -> str:
@@ -81,9 +71,16 @@ def summarize(result: ScanResult) -> dict[str, Any]:
                       "cross_worst_float64_ulps": ref.cross_worst_float64_ulps},
         "wrong_examples": [e[0] for e in s.examples],
         "cpu_seconds": round(result.cpu_seconds, 1), "wall_seconds": round(result.wall_seconds, 1),
-        "workers": result.workers, "cpu_model": cpu_model(), "cores": os.cpu_count(),
+        "workers": result.workers, "cpu_model": _machines(result), "cores": os.cpu_count(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "gelulab_version": _version(),
     }
+
+
+def _machines(result: ScanResult) -> str:
+    """The CPU model that ran the scan; a scan resumed across machines names each, most time first."""
+    if not result.machines:
+        return cpu_model()
+    return " + ".join(m for m, _ in sorted(result.machines.items(), key=lambda kv: -kv[1]))
 
 
 def record(row: dict[str, Any], path: Path = CAMPAIGN_PATH) -> None:
@@ -157,12 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--ray", action="store_true", help="run each scan's chunks as Ray tasks")
     p.add_argument("--address", help="Ray cluster address (implies --ray)")
+    p.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
+                   help="where each scan keeps its checkpoint (default: results/accuracy); the repository's "
+                        "campaign/ folder carries partial scans from one machine to the next")
     sub.add_parser("show", help="print the recorded scans")
     args = parser.parse_args(argv)
     if args.cmd == "run":
         rows = run_campaign(args.dtype, args.function, tuple(args.order), args.max_seconds, args.workers,
-                            progress=not args.no_progress, use_ray=args.ray or bool(args.address),
-                            ray_address=args.address)
+                            results_dir=args.results_dir, progress=not args.no_progress,
+                            use_ray=args.ray or bool(args.address), ray_address=args.address)
         for r in rows:
             print(_format_row(r))
         return 0

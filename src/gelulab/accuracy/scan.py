@@ -174,6 +174,8 @@ class ScanResult:
     started_at: str = field(default_factory=lambda: _now())
     updated_at: str = field(default_factory=lambda: _now())
     workers: int = 1
+    #: wall seconds per machine (CPU model) that ran chunks: a scan resumed elsewhere says so
+    machines: dict[str, float] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -201,6 +203,7 @@ class ScanResult:
             "cpu_seconds": self.cpu_seconds,
             "wall_seconds": self.wall_seconds,
             "workers": self.workers,
+            "machines": self.machines,
             "started_at": self.started_at,
             "updated_at": self.updated_at,
             "reference": asdict(self.reference),
@@ -218,7 +221,8 @@ class ScanResult:
                    cpu_seconds=d.get("cpu_seconds", 0.0),
                    wall_seconds=d["wall_seconds"], reference=ReferenceStats(**d["reference"]),
                    results={k: GradeStats.from_dict(v) for k, v in d["results"].items()}, skipped=d["skipped"],
-                   started_at=d["started_at"], updated_at=d["updated_at"], workers=d.get("workers", 1))
+                   started_at=d["started_at"], updated_at=d["updated_at"], workers=d.get("workers", 1),
+                   machines=dict(d.get("machines", {})))
 
     def save(self, path: Path) -> None:
         """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
@@ -231,6 +235,19 @@ class ScanResult:
     @classmethod
     def load(cls, path: Path) -> ScanResult:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what the platform says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
 
 
 def _now() -> str:
@@ -345,6 +362,8 @@ def run_scan(
     result.workers = workers or 0  # 0: as many as the Ray cluster has CPUs
     todo = [i for i in range(run_spec.n_chunks) if i not in result.done]
     t0 = time.perf_counter()
+    machine = cpu_model()
+    machine_before = result.machines.get(machine, 0.0)
     wall_before = result.wall_seconds
     inputs_before = result.inputs_done
     last_save = t0
@@ -370,6 +389,7 @@ def run_scan(
                 result.add(chunk)
                 now = time.perf_counter()
                 result.wall_seconds = wall_before + (now - t0)
+                result.machines[machine] = machine_before + (now - t0)
                 done_now = result.inputs_done
                 rate = (done_now - inputs_before) / max(now - t0, 1e-9)
                 bar.update(task, completed=done_now, rate=f"{rate / 1e6:.2f} M/s")
@@ -381,6 +401,7 @@ def run_scan(
         finally:
             chunks.close()  # stops the worker pool or the Ray tasks of a scan cut short
             result.wall_seconds = wall_before + (time.perf_counter() - t0)
+            result.machines[machine] = machine_before + (time.perf_counter() - t0)
             if path is not None:
                 result.save(path)
     return result
