@@ -270,8 +270,8 @@ def cmd_properties(args: argparse.Namespace) -> int:
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
-    from .analysis.claims import check_claims, claim_keys
-    from .analysis.render import print_claims
+    from .claims import check_claims, claim_keys
+    from .claims.render import print_claims
 
     unknown = [k for k in args.keys if k not in claim_keys()]
     if unknown:

@@ -343,13 +343,13 @@ def test_the_section_reuses_a_stored_census(small, tmp_path, monkeypatch):
 
 
 def _claim(key: str, census: Census, monkeypatch=None, training=None):
-    from gelulab.analysis.claim_evidence import EvidenceContext
-    from gelulab.analysis.claims import claims
+    from gelulab.claims import claims
+    from gelulab.claims.verdicts import EvidenceContext
 
     if training is not None:
-        fake = types.ModuleType("gelulab.experiments.evidence")
-        fake.training_evidence = training
-        monkeypatch.setitem(sys.modules, "gelulab.experiments.evidence", fake)
+        from gelulab.claims import training as training_module
+
+        monkeypatch.setattr(training_module, "training_evidence", training)
     ctx = EvidenceContext(quick=True)
     ctx._census = census
     claim = next(c for c in claims() if c.key == key)
@@ -360,8 +360,7 @@ def _claim(key: str, census: Census, monkeypatch=None, training=None):
                                               ("summary_relu_vision", "relu_for_vision"),
                                               ("summary_silu_replacing", "relu_king_of_large_vision")])
 def test_claims_about_practice_take_the_census_verdict(small, monkeypatch, key, verdict_key):
-    monkeypatch.setitem(sys.modules, "gelulab.experiments.evidence", types.ModuleType("gelulab.experiments.evidence"))
-    claim, e = _claim(key, small)
+    claim, e = _claim(key, small, monkeypatch, training=lambda key, store_path=None: None)  # no runs stored
     want = VERDICTS[verdict_key](small)
     assert claim.kind == "census"
     assert e.verdict == want["verdict"] and want["summary"] in e.summary
@@ -372,17 +371,18 @@ def test_a_census_claim_with_training_beside_it_holds_in_part_when_they_disagree
     census_verdict = VERDICTS["relu_for_vision"](small)["verdict"]
     other = "holds" if census_verdict != "holds" else "fails"
     _, e = _claim("summary_relu_vision", small, monkeypatch,
-                  lambda key: {"verdict": other, "summary": "ReLU 0.9 vs GELU 0.8", "command": "gelulab sweep v"})
+                  lambda key, store_path=None: {"verdict": other, "summary": "ReLU 0.9 vs GELU 0.8",
+                                                "command": "gelulab sweep v"})
     assert e.verdict == "holds in part"
     assert "ReLU 0.9 vs GELU 0.8" in e.summary and "gelulab sweep v" in e.command
     _, same = _claim("summary_relu_vision", small, monkeypatch,
-                     lambda key: {"verdict": census_verdict, "summary": "s", "command": "c"})
+                     lambda key, store_path=None: {"verdict": census_verdict, "summary": "s", "command": "c"})
     assert same.verdict == census_verdict
 
 
 def test_a_census_that_cannot_be_taken_leaves_the_claim_unsettled_with_the_reason(monkeypatch):
-    from gelulab.analysis.claim_evidence import EvidenceContext
-    from gelulab.analysis.claims import check_claims
+    from gelulab.claims import check_claims
+    from gelulab.claims.verdicts import EvidenceContext
 
     def broken(quick=False):
         raise store.CensusError("transformers is not installed: pip install 'transformers>=4.40'")

@@ -1,1 +1,1 @@
-"""Computed properties of the activations, the claims check, and their plots."""
+"""Computed properties of the activations, the explainer's text and tables, and their plots."""

@@ -1,10 +1,10 @@
 """Controlled training comparisons: tasks on embedded data, a crash-safe results store, sweeps
-(local processes or Ray), statistics over seeds, learning curves and the evidence for the claims.
+(local processes or Ray), statistics over seeds and learning curves. The verdicts drawn from the
+stored runs are :mod:`gelulab.claims.training`'s.
 
-    from gelulab.experiments import RunStore, plan_sweep, run_sweep, summarise, training_evidence
+    from gelulab.experiments import RunStore, plan_sweep, run_sweep, summarise
 
-Names are loaded on first use, so that importing the package (or ``training_evidence`` on a
-machine without stored runs) does not pay for importing torch.
+Names are loaded on first use, so that importing the package does not pay for importing torch.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "training_evidence": "evidence", "mean_ci": "stats", "paired_comparison": "stats", "summarise": "stats",
+    "mean_ci": "stats", "paired_comparison": "stats", "summarise": "stats",
     "RunRecord": "store", "RunStore": "store", "StoreError": "store", "plan_sweep": "sweep",
     "run_sweep": "sweep", "TASKS": "tasks", "execute_run": "tasks", "make_config": "tasks",
 }

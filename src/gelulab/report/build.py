@@ -36,7 +36,7 @@ SECTIONS: list[tuple[str, SectionBuilder]] = [
     ("Functions", sections_functions.build),
     ("Properties", build_properties),
     ("Census", build_census),
-    ("Training", sections_training.build),  # before Claims: the claims read its stored runs
+    ("Training", sections_training.build),
     ("Claims", build_claims),
     ("Accuracy", build_accuracy),
     ("Speed", build_speed),

@@ -14,10 +14,21 @@ COMPUTED_NOW = "computed in this build"
 
 @dataclass
 class ReportContext:
-    """What a section builder gets: where to put figures, and how big a run to do."""
+    """What a section builder gets: where to put figures, how big a run to do, and what the
+    sections of one build share (``shared``: the training sweep, made once by whichever asks first)."""
 
     out_dir: Path
     quick: bool
+    shared: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def training_runs(self):
+        """The report's training store with its sweep trained (:func:`gelulab.claims.training.report_runs`),
+        once per build: the Training and the Claims sections both ask, in either order."""
+        if "training_runs" not in self.shared:
+            from ..claims.training import report_runs
+
+            self.shared["training_runs"] = report_runs(self.quick, self.out_dir)
+        return self.shared["training_runs"]
 
     @property
     def figures_dir(self) -> Path:

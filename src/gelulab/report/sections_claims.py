@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..analysis.claims import check_claims
 from ..analysis.explainer import repair_encoding
 from ..analysis.plots import plot_speed
+from ..claims import check_claims
 from .section import COMPUTED_NOW, ReportContext, Section
 
 _MARK = {"holds": "✓ holds", "fails": "✗ **fails**", "holds in part": "◐ holds in part",
@@ -15,8 +15,16 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _training_store(ctx: ReportContext):
+    """The store the training verdicts read: the report's sweep, trained now if no section did yet."""
+    try:
+        return ctx.training_runs().store_path
+    except ImportError:  # the training stack (torch) is missing: the verdicts say so
+        return None
+
+
 def build(ctx: ReportContext) -> Section:
-    results = check_claims(quick=ctx.quick)
+    results = check_claims(quick=ctx.quick, store_path=_training_store(ctx))
     counts: dict[str, int] = {}
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
@@ -48,7 +56,7 @@ def build(ctx: ReportContext) -> Section:
     text += ["", *_literature_table(results)]
     data = COMPUTED_NOW + ("; training verdicts from " + "; ".join(sources) if sources else "")
     if any(r.claim.kind == "literature" for r in results):
-        data += "; published results from gelulab/analysis/literature.json (quoted, not computed)"
+        data += "; published results from gelulab/claims/literature.json (quoted, not computed)"
     return Section(key="claims", title="Claims", markdown="\n".join(text),
                    rerun="gelulab claims" + (" --quick" if ctx.quick else ""), figures=figures,
                    highlights=_highlights(results, counts), data_source=data)
@@ -56,7 +64,7 @@ def build(ctx: ReportContext) -> Section:
 
 def _literature_table(results: list) -> list[str]:
     """The published results behind the claims of the *literature* kind, apart from what was computed."""
-    from ..analysis import literature
+    from ..claims import literature
 
     if not any(r.claim.kind == "literature" for r in results):
         return []

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..analysis.claim_evidence import computed_property
 from ..analysis.explainer import properties_table
 from ..analysis.plots import plot_approximation_errors, plot_minimum_zoom
 from ..analysis.properties import all_properties
 from ..analysis.render import property_rows
+from ..claims.verdicts import computed_property
 from ..functions import get, names
 from .section import ReportContext, Section
 

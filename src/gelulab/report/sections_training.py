@@ -1,26 +1,20 @@
 """Report section "Training": the explainer's advice claims answered with controlled training runs.
 
 Runs the embedded default sweep (only the runs missing from the store; ``ctx.quick``: a tiny sweep
-into a store inside the report folder), then shows per experiment mean ± 95 % CI over seeds, the
+into a store inside the report folder; :func:`gelulab.claims.training.report_runs`, shared with the
+Claims section), then shows per experiment mean ± 95 % CI over seeds, the
 paired difference to ReLU with its p-value, the learning curves, and one verdict per claim.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
+from ..claims import training_statements
+from ..claims.training import COMPARISONS, training_verdicts
 from .section import COMPUTED_NOW, ReportContext, Section, age_text
 
-#: The explainer's sentences each training claim answers.
-CLAIM_TEXT = {
-    "gelu_better_language": "Language models, Transformers, fine-grained tasks → GELU",
-    "relu_better_vision": "Deep vision networks, faster inference → ReLU",
-    "relu_small_models": "Small models (mobile) → ReLU",
-    "silu_replacing_relu": "Swish, SiLU are now replacing ReLU slowly there too",
-    "gelu_gradient_flow": "Retaining small negative information → better gradient flow",
-}
 SHOWN_VERDICT = {"cannot be settled here": "not significant at this scale"}
 
 
@@ -50,26 +44,16 @@ def _scale_note(lm_summary, lm_params: int | None) -> str:
 
 def build(ctx: ReportContext) -> Section:
     # the training stack imports torch: loaded when the section is built, not when the report module is
-    from ..experiments.defaults import DEFAULT_SWEEP, DEFAULT_WORKERS, QUICK_SWEEP, plan_of
-    from ..experiments.evidence import CLAIMS, judge
     from ..experiments.plots import plot_learning_curves
     from ..experiments.stats import summarise
-    from ..experiments.store import RunStore, default_store_path
-    from ..experiments.sweep import run_sweep
+    from ..experiments.store import RunStore
     from ..experiments.tables import markdown_table
     from ..experiments.tasks import experiment_hash, make_config, version_note
 
-    if ctx.quick:
-        specs, store_path, workers = QUICK_SWEEP, ctx.out_dir / "training.sqlite", 1
-    else:
-        specs, store_path, workers = DEFAULT_SWEEP, default_store_path(), DEFAULT_WORKERS
-    store_arg = str(store_path) if ctx.quick or "GELULAB_STORE" in os.environ else None
+    trained = ctx.training_runs()  # the sweep runs once per build, for this section and the claims
+    specs, store_path, workers = trained.specs, trained.store_path, trained.workers
+    store_arg, stored_before, sweep = trained.store_arg, trained.stored_before, trained.sweep
     commands = [s.command(store=store_arg, workers=workers) for s in specs]
-    stored_before: set[tuple[str, int]] = set()
-    if Path(store_path).exists():
-        with RunStore(store_path, readonly=True) as store:
-            stored_before = store.finished_keys()
-    sweep = run_sweep(plan_of(specs), store_path, workers=workers, show_progress=False)
     wanted = {experiment_hash(make_config(s.task, s.activations[0], **s.overrides)) for s in specs}
     with RunStore(store_path, readonly=True) as store:
         runs = [r for r in store.runs(with_curves=True) if r.experiment_hash in wanted]
@@ -106,16 +90,18 @@ def build(ctx: ReportContext) -> Section:
         "|---|---|---|",
     ]
     highlights = []
-    for key, claim in CLAIMS.items():
-        judged = judge(claim, summaries)
+    judged_all = training_verdicts(store_path)  # the same verdicts the Claims section shows
+    statements = training_statements()
+    for key in COMPARISONS:
+        judged = judged_all.get(key)
         if judged is None:
-            lines.append(f"| {CLAIM_TEXT[key]} | no runs | — |")
+            lines.append(f"| {statements[key]} | no runs | — |")
             continue
-        verdict, clauses = judged
+        verdict, clauses = judged["verdict"], judged["clauses"]
         shown = SHOWN_VERDICT.get(verdict, verdict)
-        lines.append(f"| {CLAIM_TEXT[key]} | **{shown}** | {'; '.join(clauses)} |")
+        lines.append(f"| {statements[key]} | **{shown}** | {'; '.join(clauses)} |")
         if key in ("gelu_better_language", "relu_better_vision"):
-            highlights.append(f"Training, “{CLAIM_TEXT[key]}”: **{shown}** ({clauses[0]}"
+            highlights.append(f"Training, “{statements[key]}”: **{shown}** ({clauses[0]}"
                               + (f"; +{len(clauses) - 1} more" if len(clauses) > 1 else "") + ").")
     lines += ["", "The gradient-flow measurement is the mean over training steps of ln(‖∇ first layer‖ / "
               "‖∇ last layer‖); higher means more of the gradient reaches the input side. 'Small models' is "

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
 
-from gelulab.analysis import claim_evidence as ev
-from gelulab.analysis.claims import KINDS, check_claims, claims
 from gelulab.analysis.explainer import explainer_text, properties_table
+from gelulab.claims import KINDS, check_claims, claims
+from gelulab.claims import verdicts as ev
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "explainer.md"
 
@@ -64,24 +62,26 @@ def test_every_claim_has_a_verdict_and_a_command():
     assert sum(r.verdict == ev.FAILS for r in results) >= 1
 
 
-def test_training_claims_wait_for_training(monkeypatch):
-    monkeypatch.setitem(sys.modules, "gelulab.experiments.evidence", types.ModuleType("gelulab.experiments.evidence"))
-    r = _one("advice_language")  # the stub module has no training_evidence: ImportError path
+def test_training_claims_wait_for_training(monkeypatch, tmp_path):
+    from gelulab.claims import training
+
+    monkeypatch.setattr(training, "default_store_path", lambda: tmp_path / "no-runs.sqlite")
+    r = _one("advice_language")  # no store: nothing to judge
     assert r.verdict == ev.UNSETTLED and ev.NOT_YET_TRAINED in r.evidence.summary
 
 
 def test_training_claims_take_the_experiments_verdict(monkeypatch):
-    fake = types.ModuleType("gelulab.experiments.evidence")
+    from gelulab.claims import training
+
     seen = []
 
-    def training_evidence(key):
+    def training_evidence(key, store_path=None):
         seen.append(key)
         if key == "relu_small_models":
             return None
         return {"verdict": "fails", "summary": "GELU 0.91 vs ReLU 0.92 accuracy, p = 0.4", "command": "gelulab sweep x"}
 
-    fake.training_evidence = training_evidence
-    monkeypatch.setitem(sys.modules, "gelulab.experiments.evidence", fake)
+    monkeypatch.setattr(training, "training_evidence", training_evidence)
     lang, vision = _one("advice_language"), _one("advice_small_models")
     assert (lang.verdict, lang.evidence.command) == ("fails", "gelulab sweep x")
     assert "p = 0.4" in lang.evidence.summary
@@ -129,8 +129,8 @@ def test_unknown_claim_key_is_refused():
 
 
 def test_quotes_are_shown_with_the_encoding_damage_repaired_and_matched_on_the_original():
-    from gelulab.analysis.claims import claims
     from gelulab.analysis.explainer import explainer_text, repair_encoding
+    from gelulab.claims import claims
 
     assert repair_encoding("‚úÖ Faster ‚Üí better ‚Äî é Φ") == "✅ Faster → better — é Φ"
     text = repair_encoding(explainer_text())

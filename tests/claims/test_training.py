@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
+from gelulab.claims.training import KEYS, training_evidence
 from gelulab.experiments.defaults import DEFAULT_SWEEP
-from gelulab.experiments.evidence import KEYS, training_evidence
 from gelulab.experiments.store import RunRecord, RunStore
 from gelulab.experiments.tasks import config_hash, experiment_hash, make_config
 
@@ -120,3 +122,20 @@ def test_runs_written_by_another_gelulab_version_are_flagged(store_path):
     with RunStore(store_path) as store:  # one more run, written by an older version
         add(store, "gelu", 9, 1.95, "0.0.1")
     assert "flagged: 1 written by gelulab 0.0.1" in training_evidence("gelu_better_language", store_path)["source"]
+
+
+def test_training_verdicts_judge_every_comparison_once_per_state_of_the_store(store_with_runs, monkeypatch):
+    from gelulab.claims import training
+
+    training._VERDICTS.clear()
+    judged = []
+    real = training.judge
+    monkeypatch.setattr(training, "judge", lambda c, s: judged.append(c) or real(c, s))
+    first = training.training_verdicts(store_with_runs)
+    assert len(judged) == len(training.COMPARISONS)
+    again = {k: training.training_evidence(k, store_with_runs) for k in first}
+    assert len(judged) == len(training.COMPARISONS)  # not judged again
+    assert again == first
+    os.utime(store_with_runs, ns=(1, 1))  # the file changed (a run was added, say): judged anew
+    assert training.training_verdicts(store_with_runs) == first
+    assert len(judged) == 2 * len(training.COMPARISONS)

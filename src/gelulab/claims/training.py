@@ -22,13 +22,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .store import RunStore, default_store_path
+from ..experiments.store import RunStore, default_store_path
 
 if TYPE_CHECKING:  # the run machinery imports torch: loaded only when there are runs to judge
-    from .defaults import SweepSpec
-    from .stats import ExperimentSummary
+    from ..experiments.defaults import SweepSpec
+    from ..experiments.stats import ExperimentSummary
 
 KEYS = ("gelu_better_language", "relu_better_vision", "relu_small_models", "silu_replacing_relu",
         "gelu_gradient_flow")
@@ -36,7 +36,7 @@ VISION_TASKS = ("digits", "mnist1d")
 
 
 @dataclass(frozen=True)
-class Claim:
+class Comparison:
     """``favoured`` is claimed better than ``other`` on ``metric`` (None: each task's primary metric)."""
 
     favoured: str
@@ -46,19 +46,19 @@ class Claim:
     what: str
 
 
-CLAIMS: dict[str, Claim] = {
-    "gelu_better_language": Claim("gelu", "relu", ("lm",), "val_loss", "validation loss (nats/char)"),
-    "relu_better_vision": Claim("relu", "gelu", VISION_TASKS, "test_acc", "test accuracy"),
-    "relu_small_models": Claim("relu", "gelu", ("lm", *VISION_TASKS), None, "primary metric"),
-    "silu_replacing_relu": Claim("silu", "relu", VISION_TASKS, "test_acc", "test accuracy"),
-    "gelu_gradient_flow": Claim("gelu", "relu", ("lm", *VISION_TASKS), "grad_flow_log_ratio",
+COMPARISONS: dict[str, Comparison] = {
+    "gelu_better_language": Comparison("gelu", "relu", ("lm",), "val_loss", "validation loss (nats/char)"),
+    "relu_better_vision": Comparison("relu", "gelu", VISION_TASKS, "test_acc", "test accuracy"),
+    "relu_small_models": Comparison("relu", "gelu", ("lm", *VISION_TASKS), None, "primary metric"),
+    "silu_replacing_relu": Comparison("silu", "relu", VISION_TASKS, "test_acc", "test accuracy"),
+    "gelu_gradient_flow": Comparison("gelu", "relu", ("lm", *VISION_TASKS), "grad_flow_log_ratio",
                                 "ln(|grad first layer| / |grad last layer|)"),
 }
 
 
 def _default_hashes() -> dict[str, SweepSpec]:
-    from .defaults import DEFAULT_SWEEP
-    from .tasks import experiment_hash, make_config
+    from ..experiments.defaults import DEFAULT_SWEEP
+    from ..experiments.tasks import experiment_hash, make_config
 
     return {experiment_hash(make_config(s.task, s.activations[0], **s.overrides)): s for s in DEFAULT_SWEEP}
 
@@ -90,9 +90,9 @@ def _fmt_ci(value: float, half: float, metric: str) -> str:
     return f"{value:.3f} ± {half:.3f}"
 
 
-def judge(claim: Claim, summaries: Sequence[ExperimentSummary]) -> tuple[str, list[str]] | None:
+def judge(claim: Comparison, summaries: Sequence[ExperimentSummary]) -> tuple[str, list[str]] | None:
     """(verdict, one clause of numbers per experiment) or None when no experiment has both activations."""
-    from .stats import better
+    from ..experiments.stats import better
 
     chosen = select_experiments(summaries, claim.tasks, (claim.favoured, claim.other))
     if not chosen:
@@ -128,40 +128,96 @@ def judge(claim: Claim, summaries: Sequence[ExperimentSummary]) -> tuple[str, li
     return verdict, clauses
 
 
-def _command(claim: Claim) -> str:
-    from .defaults import DEFAULT_SWEEP
+def _command(claim: Comparison) -> str:
+    from ..experiments.defaults import DEFAULT_SWEEP
 
     specs = [s for s in DEFAULT_SWEEP if s.task in claim.tasks]
     tasks = sorted({s.task for s in specs})
     return " && ".join([*(s.command() for s in specs), f"gelulab results --task {','.join(tasks)}"])
 
 
-def training_evidence(key: str, store_path: str | os.PathLike[str] | None = None) -> dict | None:
-    """Verdict, one-line summary with the numbers, and the reproducing command; None without stored runs.
+_VERDICTS: dict[tuple[str, int, int], dict[str, dict]] = {}
+
+
+def training_verdicts(store_path: str | os.PathLike[str] | None = None) -> dict[str, dict]:
+    """Every comparison of ``COMPARISONS`` judged on the stored runs, once per state of the store
+    file: per key, the verdict, a one-line summary with the numbers, the reproducing command and where
+    the runs came from. Keys without a comparable experiment are left out; an empty or missing store
+    gives {}.
 
     ``store_path`` defaults to ``$GELULAB_STORE`` or ``results/gelulab.sqlite`` (relative to the cwd).
+    The Training section's table and the Claims section's verdicts both read this.
     """
-    if key not in CLAIMS:
-        raise KeyError(f"unknown training claim {key!r}; known: {', '.join(KEYS)}")
     path = Path(store_path) if store_path is not None else default_store_path()
     if not path.exists():
-        return None
+        return {}
+    stat = path.stat()
+    stamp = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if stamp not in _VERDICTS:
+        _VERDICTS.clear()  # a new run makes the old verdicts stale
+        _VERDICTS[stamp] = _judge_store(path)
+    return _VERDICTS[stamp]
+
+
+def _judge_store(path: Path) -> dict[str, dict]:
     with RunStore(path, readonly=True) as store:
         runs = store.runs()
     if not runs:
-        return None
-    from .stats import summarise
-    from .tasks import LOWER_IS_BETTER, version_note
+        return {}
+    from ..experiments.stats import summarise
+    from ..experiments.tasks import LOWER_IS_BETTER, version_note
 
-    claim = CLAIMS[key]
-    result = judge(claim, summarise(runs, baseline="relu"))
-    if result is None:
-        return None
-    verdict, clauses = result
-    direction = "lower" if (claim.metric or "") in LOWER_IS_BETTER else "higher"
-    metric_note = claim.what if claim.metric is None else f"{claim.what}, {direction} is better"
-    summary = f"{claim.favoured} vs {claim.other} on {metric_note}: " + "; ".join(clauses)
+    summaries = summarise(runs, baseline="relu")
     newest = max(r.finished_at for r in runs)
     source = f"{len(runs)} stored runs in {path}, the newest finished {newest}{version_note(runs)}"
-    return {"verdict": verdict, "summary": summary, "command": _command(claim), "experiments": len(clauses),
-            "source": source}
+    out = {}
+    for key, claim in COMPARISONS.items():
+        result = judge(claim, summaries)
+        if result is None:
+            continue
+        verdict, clauses = result
+        direction = "lower" if (claim.metric or "") in LOWER_IS_BETTER else "higher"
+        metric_note = claim.what if claim.metric is None else f"{claim.what}, {direction} is better"
+        summary = f"{claim.favoured} vs {claim.other} on {metric_note}: " + "; ".join(clauses)
+        out[key] = {"verdict": verdict, "summary": summary, "command": _command(claim),
+                    "experiments": len(clauses), "clauses": clauses, "source": source}
+    return out
+
+
+def training_evidence(key: str, store_path: str | os.PathLike[str] | None = None) -> dict | None:
+    """One comparison of :func:`training_verdicts`; None without stored runs to judge it on."""
+    if key not in COMPARISONS:
+        raise KeyError(f"unknown training claim {key!r}; known: {', '.join(KEYS)}")
+    return training_verdicts(store_path).get(key)
+
+
+@dataclass
+class ReportRuns:
+    """The report's training store after the default sweep's missing runs were trained into it."""
+
+    store_path: Path
+    specs: list
+    workers: int
+    store_arg: str | None  # the --store the rerun commands name (None: the default store)
+    stored_before: set
+    sweep: Any  # experiments.sweep.SweepSummary
+
+
+def report_runs(quick: bool, out_dir: Path) -> ReportRuns:
+    """Train what the report's sweep is missing (the embedded default sweep into the default store;
+    ``quick``: a tiny sweep into a store inside ``out_dir``). Imports torch. The report asks once per
+    build (``ReportContext.training_runs``), so the Training and the Claims sections share one sweep."""
+    from ..experiments.defaults import DEFAULT_SWEEP, DEFAULT_WORKERS, QUICK_SWEEP, plan_of
+    from ..experiments.sweep import run_sweep
+
+    if quick:
+        specs, store_path, workers = QUICK_SWEEP, Path(out_dir) / "training.sqlite", 1
+    else:
+        specs, store_path, workers = DEFAULT_SWEEP, default_store_path(), DEFAULT_WORKERS
+    store_arg = str(store_path) if quick or "GELULAB_STORE" in os.environ else None
+    stored_before: set = set()
+    if Path(store_path).exists():
+        with RunStore(store_path, readonly=True) as store:
+            stored_before = store.finished_keys()
+    sweep = run_sweep(plan_of(specs), store_path, workers=workers, show_progress=False)
+    return ReportRuns(Path(store_path), list(specs), workers, store_arg, stored_before, sweep)

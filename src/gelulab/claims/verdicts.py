@@ -3,7 +3,7 @@
 Each function takes an ``EvidenceContext`` and returns an ``Evidence``: a verdict, a one-line
 summary with the numbers, the numbers themselves, the command that shows them and the figure
 that illustrates them. Verdicts are decided here from computed properties (``properties``),
-a timing made in the run (``speed``) or the training experiments (``experiments.evidence``),
+a timing made in the run (``speed``) or the training experiments (:mod:`.training`),
 never typed in.
 """
 
@@ -18,10 +18,10 @@ import numpy as np
 import sympy as sp
 from scipy import optimize, special
 
+from ..analysis.approximation import gap_to
+from ..analysis.formula import X, as_float, expression, limit_at_infinity, side_branch
+from ..analysis.properties import properties
 from ..functions import get
-from .approximation import gap_to
-from .formula import X, as_float, expression, limit_at_infinity, side_branch
-from .properties import properties
 
 HOLDS = "holds"
 FAILS = "fails"
@@ -34,9 +34,11 @@ NOT_YET_TRAINED = "not yet settled: needs training runs (gelulab sweep)"
 
 @dataclass
 class EvidenceContext:
-    """What evidence functions share in one run: the size of the timing, and its cached result."""
+    """What evidence functions share in one run: the size of the timing and its cached result, the
+    census, the whole-network latencies, and the training store the verdicts read (None: the default)."""
 
     quick: bool = False
+    store_path: Any = None
     _speed: Any = field(default=None, repr=False)
     _census: Any = field(default=None, repr=False)
     _inference: Any = field(default=None, repr=False)
@@ -59,7 +61,7 @@ class EvidenceContext:
 
     def speed(self):
         if self._speed is None:
-            from .speed import measure_speed
+            from ..analysis.speed import measure_speed
 
             self._speed = measure_speed(self.quick)
         return self._speed
@@ -268,7 +270,7 @@ def properties_table_row(row: str) -> EvidenceFunction:
     """Evidence for one row of "Quick Mathematical Properties": each column's Yes/No vs computed."""
 
     def evidence(ctx: EvidenceContext) -> Evidence:
-        from .explainer import properties_table
+        from ..analysis.explainer import properties_table
 
         table = properties_table()
         cells = table.row(row)
@@ -448,16 +450,16 @@ def gradient_flow_property(ctx: EvidenceContext) -> str:
 # --- training and untestable --------------------------------------------------------------------
 
 def training(key: str | None, note: str = "", with_gradient_numbers: bool = False) -> EvidenceFunction:
-    """Evidence from ``gelulab.experiments.evidence.training_evidence(key)``, or 'not yet settled'."""
+    """Evidence from :func:`.training.training_evidence` (``key``), or 'not yet settled'."""
 
     def evidence(ctx: EvidenceContext) -> Evidence:
         extra = ("; " + gradient_flow_property(ctx)) if with_gradient_numbers else ""
         if key is None:
             return Evidence(UNSETTLED, note + extra, {}, "gelulab claims")
         try:
-            from ..experiments.evidence import training_evidence
+            from .training import training_evidence
 
-            result = training_evidence(key)
+            result = training_evidence(key, ctx.store_path)
         except ImportError:
             result = None
         except Exception as exc:  # a broken results store must not hide the other claims

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import claim_evidence as ev
-from .claim_evidence import Evidence, EvidenceContext, EvidenceFunction
-from .explainer import properties_table, quote, repair_encoding, table_with
+from ..analysis.explainer import properties_table, quote, repair_encoding, table_with
+from . import verdicts as ev
+from .verdicts import Evidence, EvidenceContext, EvidenceFunction
 
 KINDS = ("property", "measurement", "census", "training", "literature", "not testable")
 
@@ -159,12 +159,41 @@ def claims() -> list[Claim]:
     return items
 
 
+#: the training comparison (:data:`.training.COMPARISONS`) and the statement it answers
+TRAINING_STATEMENTS = {
+    "gelu_better_language": "advice_language",
+    "relu_better_vision": "advice_vision",
+    "relu_small_models": "advice_small_models",
+    "silu_replacing_relu": "summary_silu_replacing",
+    "gelu_gradient_flow": "gradient_flow",
+}
+
+
+def statement_text(claim: Claim) -> str:
+    """The claim's line as a reader should see it: encoding repaired, list marks and table pipes gone
+    (a table row reads "situation → choice")."""
+    text = repair_encoding(claim.quote).strip()
+    if text.startswith("|"):
+        cells = [c.strip() for c in text.strip("|").split("|")]
+        return " → ".join(c for c in cells if c)
+    return text.lstrip("-* ").replace("**", "")
+
+
+def training_statements() -> dict[str, str]:
+    """Per training comparison, the text of the explainer's statement it answers (from the catalog)."""
+    by_key = {c.key: c for c in claims()}
+    return {k: statement_text(by_key[v]) for k, v in TRAINING_STATEMENTS.items()}
+
+
 def claim_keys() -> list[str]:
     return [c.key for c in claims()]
 
 
-def check_claims(quick: bool = False, keys: list[str] | None = None, progress: bool = False) -> list[ClaimResult]:
-    """Run the evidence function of every claim (or of ``keys``) and return the verdicts."""
+def check_claims(quick: bool = False, keys: list[str] | None = None, progress: bool = False,
+                 store_path: Any = None) -> list[ClaimResult]:
+    """Run the evidence function of every claim (or of ``keys``) and return the verdicts; training
+    verdicts come from the runs stored at ``store_path`` (default: ``$GELULAB_STORE`` or
+    ``results/gelulab.sqlite``)."""
     chosen = claims()
     if keys:
         known = {c.key for c in chosen}
@@ -172,7 +201,7 @@ def check_claims(quick: bool = False, keys: list[str] | None = None, progress: b
         if unknown:
             raise KeyError(f"unknown claim {unknown[0]!r}; known: {', '.join(sorted(known))}")
         chosen = [c for c in chosen if c.key in keys]
-    ctx = EvidenceContext(quick=quick)
+    ctx = EvidenceContext(quick=quick, store_path=store_path)
     if not progress:
         return [ClaimResult(c, c.evidence(ctx)) for c in chosen]
     from rich.progress import Progress

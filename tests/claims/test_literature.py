@@ -6,10 +6,9 @@ import copy
 
 import pytest
 
-from gelulab.analysis import claim_evidence as ev
-from gelulab.analysis import literature
-from gelulab.analysis.claims import check_claims
 from gelulab.analysis.explainer import quote
+from gelulab.claims import check_claims, literature
+from gelulab.claims import verdicts as ev
 
 
 def test_every_row_names_its_source():
