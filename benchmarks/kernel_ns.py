@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from gelulab.kernels.cpu import fast, half
+from gelulab.kernels.cpu import fast, half, runtime
 from gelulab.torch.tensors import as_numpy
 
 N = 1 << 14
@@ -39,13 +39,13 @@ def kernels(name: str, x: np.ndarray, g: np.ndarray) -> dict[str, Callable[[], o
     out = np.empty_like(x)
     if x.dtype == np.float32:
         kind = fast.KINDS[name]
-        return {"forward": lambda: fast._run(fast._forward_span, kind, x, out),
-                "grad * f'": lambda: fast._run(fast._backward_span, kind, g, x, out)}
+        return {"forward": lambda: runtime.call(fast._forward_span, kind, x, out),
+                "grad * f'": lambda: runtime.call(fast._backward_span, kind, g, x, out)}
     fmt = half.format_code(x.dtype)
     exact, products = half.tables(name, x.dtype)
     xb, gb, ob = x.view(np.uint16), g.view(np.uint16), out.view(np.uint16)
-    return {"forward": lambda: fast._run(half._forward_span, fmt, exact, xb, ob),
-            "grad * f'": lambda: fast._run(half._backward_span, fmt, products, gb, xb, ob)}
+    return {"forward": lambda: runtime.call(half._forward_span, fmt, exact, xb, ob),
+            "grad * f'": lambda: runtime.call(half._backward_span, fmt, products, gb, xb, ob)}
 
 
 def main() -> None:
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=1000, help="calls per timed loop")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    fast.set_threads(1)
+    runtime.set_threads(1)
     dtype = getattr(torch, args.dtype)
     xt = torch.randn(N, generator=torch.Generator().manual_seed(0)).to(dtype)
     gt = torch.randn(N, generator=torch.Generator().manual_seed(1)).to(dtype)

@@ -12,10 +12,10 @@ from gelulab import reference
 from gelulab.accuracy.sampler import sample_inputs
 from gelulab.functions import get
 from gelulab.kernels import cpu
-from gelulab.kernels.cpu import fast, reference_path
+from gelulab.kernels.cpu import elements, fast, reference_path, runtime, simd
 
 FAST = list(fast.FAST_NAMES)
-CLAMPS = {"gelu": fast._TAIL_CLAMP, "gelu_tanh": fast._TANH_CLAMP, "silu": fast._SIGMOID_CLAMP}
+CLAMPS = {"gelu": elements._TAIL_CLAMP, "gelu_tanh": elements._TANH_CLAMP, "silu": elements._SIGMOID_CLAMP}
 
 
 def _bits_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -67,13 +67,13 @@ def test_error_bound_holds_against_the_oracle(name, order):
 
 def test_rounding_test_flags_midpoints_and_passes_clear_cases():
     mid = float(np.float32(1.5)) + 2.0**-24  # halfway between 1.5 and its float32 successor
-    assert fast._is_hard(mid, 2.0**-40)
-    assert fast._is_hard(mid + 2.0**-41, 2.0**-40)
-    assert not fast._is_hard(mid + 2.0**-30, 2.0**-40)
-    assert not fast._is_hard(1.5, 2.0**-40)
+    assert elements.is_hard(mid, 2.0**-40)
+    assert elements.is_hard(mid + 2.0**-41, 2.0**-40)
+    assert not elements.is_hard(mid + 2.0**-30, 2.0**-40)
+    assert not elements.is_hard(1.5, 2.0**-40)
     sub_mid = 2.5 * 2.0**-149  # float32 subnormal midpoint
-    assert fast._is_hard(sub_mid, 2.0**-170) and not fast._is_hard(2.0 * 2.0**-149, 2.0**-170)
-    assert not fast._is_hard(float("nan"), 0.0) and not fast._is_hard(float("inf"), 1.0)
+    assert elements.is_hard(sub_mid, 2.0**-170) and not elements.is_hard(2.0 * 2.0**-149, 2.0**-170)
+    assert not elements.is_hard(float("nan"), 0.0) and not elements.is_hard(float("inf"), 1.0)
 
 
 @pytest.mark.parametrize("name", FAST)
@@ -82,7 +82,7 @@ def test_hard_inputs_exist_and_take_the_exact_path(name):
     root = min(sample_inputs.__globals__["derivative_roots"](name), key=abs)
     x = np.linspace(root - 1e-4, root + 1e-4, 4001).astype(np.float32)
     y, bound = fast.float64_values(name, x, 1)
-    hard = np.array([fast._is_hard(a, b) for a, b in zip(y, bound, strict=True)])
+    hard = np.array([elements.is_hard(a, b) for a, b in zip(y, bound, strict=True)])
     assert hard.any()
     got = fast.derivative_times(name, np.ones_like(x), x)
     assert _bits_equal(got, get(name).evaluate(x, 1)).all()
@@ -159,7 +159,7 @@ def test_outputs_overlapping_an_input_get_the_result_of_fresh_ones(name, dtype):
 
     dt = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
     rng = np.random.default_rng(11)
-    n = 2 * fast._PARALLEL_MIN + 9
+    n = 2 * runtime.PARALLEL_MIN + 9
     x = (rng.standard_normal(n) * 4).astype(dt)
     g = rng.standard_normal(n).astype(dt)
     xg = (rng.standard_normal((50, 2 * 700)) * 4).astype(dt)
@@ -180,10 +180,10 @@ def test_outputs_overlapping_an_input_get_the_result_of_fresh_ones(name, dtype):
 
 
 def test_both_threads_give_the_same_bits():
-    x = np.random.default_rng(2).standard_normal(2 * fast._PARALLEL_MIN + 5).astype(np.float32)
-    fast.set_threads(1)
+    x = np.random.default_rng(2).standard_normal(2 * runtime.PARALLEL_MIN + 5).astype(np.float32)
+    runtime.set_threads(1)
     one = fast.forward("gelu", x)
-    fast.set_threads(2)
+    runtime.set_threads(2)
     two = fast.forward("gelu", x)
     assert _bits_equal(one, two).all()
 
@@ -204,8 +204,8 @@ def test_every_chunk_is_run_once_by_the_threads():
         seen[c0:c1] += 1
         counts[c0:c1] = np.arange(c0, c1)
 
-    fast.set_threads(2)
-    counts = fast._run_chunks(task, n_chunks, fast._PARALLEL_MIN)
+    runtime.set_threads(2)
+    counts = runtime.run_chunks(task, n_chunks, runtime.PARALLEL_MIN)
     assert (seen == 1).all()
     assert (counts == np.arange(n_chunks)).all()
     assert len(threads_used) == 2
@@ -225,8 +225,8 @@ def test_hand_outs_of_large_outputs_follow_its_huge_pages(shape, monkeypatch):
     per = fast.CHUNK if len(shape) == 1 else 3
     for offset in range(0, 4096, 61):
         out = buf[offset:offset + size].reshape(shape)
-        n_chunks = fast._n_chunks(shape[0], per)
-        step, first = fast._hand_outs(n_chunks, 2, out)
+        n_chunks = runtime.chunks_for(shape[0], per)
+        step, first = runtime.hand_outs(n_chunks, 2, out)
         chunk_bytes = per * out.strides[0]
         assert step == round(huge / chunk_bytes) and -step < first <= 0
         hand_outs = [(max(0, c), min(n_chunks, c + step)) for c in range(first, n_chunks, step)]
@@ -239,9 +239,9 @@ def test_hand_outs_of_large_outputs_follow_its_huge_pages(shape, monkeypatch):
             for a, _ in hand_outs[1:]:
                 assert (out.ctypes.data + a * chunk_bytes) % huge < chunk_bytes
     # small outputs and no huge pages: the plain hand-outs, from chunk 0
-    assert fast._hand_outs(n_chunks, 2, buf[:1000])[1] == 0
+    assert runtime.hand_outs(n_chunks, 2, buf[:1000])[1] == 0
     monkeypatch.setattr(memory, "huge_page_bytes", lambda: 0)
-    assert fast._hand_outs(n_chunks, 2, out)[1] == 0
+    assert runtime.hand_outs(n_chunks, 2, out)[1] == 0
 
 
 def test_a_failing_block_stops_the_call_and_its_workers():
@@ -259,9 +259,9 @@ def test_a_failing_block_stops_the_call_and_its_workers():
         if third:
             raise RuntimeError("block failed")
 
-    fast.set_threads(2)
+    runtime.set_threads(2)
     with pytest.raises(RuntimeError, match="block failed"):
-        fast._run_chunks(task, 1000, fast._PARALLEL_MIN)
+        runtime.run_chunks(task, 1000, runtime.PARALLEL_MIN)
     done = len(calls)
     time.sleep(0.05)
     assert len(calls) == done  # nothing still writing after the call returned
@@ -283,7 +283,7 @@ def team_or_pool(monkeypatch):
         openmp.reset()
         return results
 
-    fast.set_threads(2)
+    runtime.set_threads(2)
     return run
 
 
@@ -316,9 +316,9 @@ def test_large_outputs_at_any_alignment_give_the_bits_of_one_thread(team_or_pool
     x = (rng.standard_normal(n) * 3).astype(np.float32)
     g = rng.standard_normal(n).astype(np.float32)
     xg = (rng.standard_normal((300, 2 * 4400)) * 3).astype(np.float32)  # gated: 5 MiB out
-    fast.set_threads(1)
+    runtime.set_threads(1)
     expect = [fast.forward("gelu", x), fast.derivative_times("silu", g, x), fast.gated_forward("gelu_tanh", xg)]
-    fast.set_threads(2)
+    runtime.set_threads(2)
 
     def body():
         got = []
@@ -353,8 +353,8 @@ def test_a_forked_child_computes_on_threads_of_its_own(mode, monkeypatch):
 
     monkeypatch.setenv("GELULAB_OPENMP", "1" if mode == "team" else "0")
     openmp.reset()
-    fast.set_threads(2)
-    x = np.random.default_rng(4).standard_normal(2 * fast._PARALLEL_MIN).astype(np.float32)
+    runtime.set_threads(2)
+    x = np.random.default_rng(4).standard_normal(2 * runtime.PARALLEL_MIN).astype(np.float32)
     want = fast.forward("gelu", x)  # the parent's threads are now started
     with multiprocessing.get_context("fork").Pool(1) as pool:
         got = pool.apply_async(_forward_in_child, (x,)).get(timeout=120)
@@ -367,18 +367,18 @@ def test_thread_count_follows_torch_unless_set():
 
     before = torch.get_num_threads()
     try:
-        fast.set_threads(None)
+        runtime.set_threads(None)
         torch.set_num_threads(1)
-        assert fast.get_threads() == 1
+        assert runtime.get_threads() == 1
         torch.set_num_threads(2)
-        assert fast.get_threads() == 2
-        fast.set_threads(3)
-        assert fast.get_threads() == 3  # an explicit count wins
-        x = np.random.default_rng(6).standard_normal(3 * fast._PARALLEL_MIN).astype(np.float32)
+        assert runtime.get_threads() == 2
+        runtime.set_threads(3)
+        assert runtime.get_threads() == 3  # an explicit count wins
+        x = np.random.default_rng(6).standard_normal(3 * runtime.PARALLEL_MIN).astype(np.float32)
         assert _bits_equal(fast.forward("gelu", x), get("gelu").evaluate(x, 0)).all()
     finally:
         torch.set_num_threads(before)
-        fast.set_threads(2)
+        runtime.set_threads(2)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="the runtime is found through /proc/self/maps")
@@ -406,9 +406,9 @@ def test_element_loops_may_use_the_widest_vectors():
 
     from gelulab.kernels.cpu import half
 
-    attribute = f'"prefer-vector-width"="{fast.VECTOR_BITS}"'
+    attribute = f'"prefer-vector-width"="{simd.VECTOR_BITS}"'
     # a fresh, uncached compilation of a real driver, so its LLVM IR can be read
-    opts = {k: v for k, v in fast._OPTS.items() if k != "cache"}
+    opts = {k: v for k, v in simd.OPTS.items() if k != "cache"}
     span = njit(**opts)(fast._forward_span.py_func)
     x = np.linspace(-4, 4, 300, dtype=np.float32)
     out = np.empty_like(x)
@@ -419,12 +419,12 @@ def test_element_loops_may_use_the_widest_vectors():
     # and every other driver calls it: a driver that lost the call would run at half width
     import inspect
 
-    drivers = [(module, name, fn) for module in (fast, half) for name, fn in vars(module).items()
+    drivers = [(module, name, fn) for module in (fast, half, elements) for name, fn in vars(module).items()
                if hasattr(fn, "py_func") and fn.targetoptions.get("inline") != "always"
                and {"kind", "fmt"} & set(inspect.signature(fn.py_func).parameters)]
     assert len(drivers) >= 15
     for module, name, fn in drivers:
-        assert "_wide_vectors()" in inspect.getsource(fn.py_func), f"{module.__name__}.{name} runs at half width"
+        assert "wide_vectors()" in inspect.getsource(fn.py_func), f"{module.__name__}.{name} runs at half width"
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])

@@ -8,7 +8,7 @@ from numba import njit
 
 from gelulab.functions import get, round_float64_to
 from gelulab.kernels import cpu
-from gelulab.kernels.cpu import fast, half, reference_path
+from gelulab.kernels.cpu import fast, half, reference_path, runtime
 
 ml_dtypes = pytest.importorskip("ml_dtypes", reason="bfloat16 arrays come from ml_dtypes")
 FORMATS = [np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)]
@@ -103,7 +103,7 @@ def test_float16_conversions_by_bits_and_by_the_cpu_agree_with_numpy():
 @pytest.mark.parametrize("dtype", FORMATS, ids=lambda d: d.name)
 def test_the_kernel_entry_points_route_16_bit_elementwise_ops_here(dtype):
     assert cpu.has_fast_kernel("gelu", dtype) and cpu.has_fast_kernel("swish", dtype)
-    x = np.linspace(-6, 6, 3 * (fast._PARALLEL_MIN + 7)).astype(dtype).reshape(3, -1)
+    x = np.linspace(-6, 6, 3 * (runtime.PARALLEL_MIN + 7)).astype(dtype).reshape(3, -1)
     out = np.empty_like(x)
     got = cpu.forward("gelu", x, out=out)
     assert got is out and _same_bits(out, half.forward("gelu", x)).all()

@@ -225,10 +225,10 @@ def _cases(name: str, size: int, use_compile: bool, compiled: dict,
 def _set_threads(n: int) -> None:
     import torch
 
-    from ..kernels.cpu import fast
+    from ..kernels.cpu import runtime
 
     torch.set_num_threads(n)
-    fast.set_threads(n)
+    runtime.set_threads(n)
 
 
 # --- memory ----------------------------------------------------------------------------------------
@@ -354,7 +354,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     from rich.progress import Progress
 
     from ..functions import resolve
-    from ..kernels.cpu import fast
+    from ..kernels.cpu import runtime
     from ..torch import pool
 
     activations = [resolve(a) for a in config.activations]
@@ -363,7 +363,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     result = BenchResult()
     result.meta = _meta(config)
     compiled: dict[str, Callable] = {}
-    start_threads, start_kernel_threads = torch.get_num_threads(), fast._threads
+    start_threads, start_kernel_threads = torch.get_num_threads(), runtime._threads
     start_pool = pool.stats()["limit_bytes"]
     total = len(activations) * len(config.sizes) * len(config.threads)
     try:
@@ -396,7 +396,7 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
                         bar.advance(task)
     finally:
         _set_threads(start_threads)
-        fast.set_threads(start_kernel_threads)
+        runtime.set_threads(start_kernel_threads)
         pool.set_limit(start_pool)
     result.meta["load_average_after"] = load_average()
     result.meta["seconds"] = round(time.perf_counter() - result.meta.pop("_start"), 1)

@@ -20,10 +20,11 @@ from ...functions import resolve
 from . import reference_path
 
 
-def _fast():
-    from . import fast
+def _compiled() -> tuple:
+    """The compiled kernel modules (imports numba): float32 first, then the 16-bit ones."""
+    from . import fast, half
 
-    return fast
+    return fast, half
 
 
 def has_fast_kernel(name: str, dtype: np.dtype | type) -> bool:
@@ -42,16 +43,12 @@ def _route(name: str, dtype: np.dtype) -> tuple[str, object]:
         spec_name = resolve(name)
         module = None
         try:
-            fast = _fast()
+            for candidate in _compiled():
+                if candidate.supports(spec_name, dtype):
+                    module = candidate
+                    break
         except ImportError:  # numba missing: everything takes the exact NumPy path
-            fast = None
-        if fast is not None and fast.supports(spec_name, dtype):
-            if dtype == np.float32:
-                module = fast
-            else:
-                from . import half
-
-                module = half
+            module = None
         found = _ROUTES[(name, dtype)] = (spec_name, module)
     return found
 

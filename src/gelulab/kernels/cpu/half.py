@@ -41,8 +41,9 @@ from llvmlite import ir
 from numba import carray, literally, njit, types
 from numba.extending import intrinsic
 
-from . import fast, reference_path
-from .fast import _OPTS, _next_block, _pointer, _select, _wide_vectors
+from . import reference_path, runtime
+from .elements import FAST_NAMES, float64_values
+from .simd import OPTS, pointer, select, wide_vectors
 
 #: format codes, compile-time literals of the drivers
 F16, BF16 = 1, 2
@@ -59,6 +60,11 @@ def format_code(dtype: np.dtype) -> int | None:
     if dtype.name == "bfloat16" and dtype.itemsize == 2:
         return BF16
     return None
+
+
+def supports(name: str, dtype: np.dtype) -> bool:
+    """Whether these kernels take (activation, dtype): float16 and bfloat16, elementwise and gated."""
+    return name in FAST_NAMES and format_code(dtype) is not None
 
 
 def _hardware_half() -> bool:
@@ -104,7 +110,7 @@ def _float64_to_f16(typingctx, y):
     return types.uint16(y), codegen
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _load(fmt, h):
     """A 16-bit pattern (uint16) as the float64 it encodes."""
     if fmt == F16 and HARDWARE_F16:
@@ -112,7 +118,7 @@ def _load(fmt, h):
     return _load_bits(fmt, h)
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _load_bits(fmt, h):
     """_load by bit operations."""
     b = np.int64(h)
@@ -124,11 +130,11 @@ def _load_bits(fmt, h):
     normal = np.int64(sign | ((e + 1008) << 52) | (m << 42)).view(np.float64)
     special = np.int64(sign | (0x7FF << 52) | (m << 42)).view(np.float64)
     tiny = np.float64(m) * 2.0**-24
-    tiny = _select(sign != 0, -tiny, tiny)
-    return _select(e == 0, tiny, _select(e == 31, special, normal))
+    tiny = select(sign != 0, -tiny, tiny)
+    return select(e == 0, tiny, select(e == 31, special, normal))
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _grid(fmt, a):
     """(r, h) for a = |y|: a rounded to the format's spacing at its binade (ties to even, before
     overflow), and half that spacing. NaN gives r = NaN."""
@@ -141,23 +147,23 @@ def _grid(fmt, a):
     return (a + c) - c, c * 2.0**-53
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _bits(fmt, y, r):
     """The 16-bit pattern of r (|y| rounded by _grid), with y's sign and overflow to inf."""
     sign = np.int64(np.float64(y).view(np.int64) < 0)
     if fmt == BF16:
-        v = _select(r > _BF16_MAX, _INF, r)
+        v = select(r > _BF16_MAX, _INF, r)
         return np.uint16((np.int64(np.float32(v).view(np.uint32)) >> 16) | (sign << 15))
     # r >= 0 sits on the format's grid: its exponent and top 10 mantissa bits, rebiased, are the pattern
     normal = (np.float64(r).view(np.int64) >> 42) - (1008 << 10)
     tiny = np.int64(min(r, 1.0) * 2.0**24)
-    b = _select(r >= 2.0**-14, normal, tiny)
-    b = _select(r > _F16_MAX, np.int64(0x7C00), b)
-    b = _select(r != r, np.int64(0x7E00), b)
+    b = select(r >= 2.0**-14, normal, tiny)
+    b = select(r > _F16_MAX, np.int64(0x7C00), b)
+    b = select(r != r, np.int64(0x7E00), b)
     return np.uint16(b | (sign << 15))
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _store(fmt, y, bound):
     """(16-bit pattern of y rounded once, whether a midpoint lies within ``bound`` of y)."""
     if fmt == F16 and HARDWARE_F16:
@@ -170,7 +176,7 @@ def _store(fmt, y, bound):
     return _store_bits(fmt, y, bound)
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _store_bits(fmt, y, bound):
     """_store by bit operations and one addition at the format's spacing."""
     a = abs(y)
@@ -233,7 +239,7 @@ def tag(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return tagged.view(np.float64)
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _tag_factor(v):
     """2^(1 - t) for the tag t in a product-table value's last bits."""
     t = np.float64(v).view(np.int64) & _TAG_MASK
@@ -248,8 +254,8 @@ def tables(name: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     x = np.arange(_PATTERNS, dtype=np.uint16).view(dtype)
     x32 = x.astype(np.float32)  # exact: every 16-bit value is a float32
     products = np.empty((2, _PATTERNS))
-    products[F] = tag(*fast.float64_values(name, x32, 0))
-    products[D] = tag(*fast.float64_values(name, x32, 1))
+    products[F] = tag(*float64_values(name, x32, 0))
+    products[D] = tag(*float64_values(name, x32, 1))
     exact = np.ascontiguousarray(reference_path.forward(name, x)).view(np.uint16)
     exact.flags.writeable = products.flags.writeable = False  # shared by every call
     return exact, products
@@ -257,26 +263,26 @@ def tables(name: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
 
 # --- drivers: fmt is a compile-time literal (the decoding and rounding differ by format) -----------
 
-@njit(**_OPTS)
+@njit(**OPTS)
 def _forward_span(fmt, exact, x, out):
     literally(fmt)
-    _wide_vectors()
+    wide_vectors()
     for i in range(x.size):
         out[i] = exact[x[i]]
     return 0
 
 
-@njit(**_OPTS)
+@njit(**OPTS)
 def _forward_block(fmt, exact, x, out, counts, c0, c1):
     literally(fmt)
-    _wide_vectors()
+    wide_vectors()
     for c in range(c0, c1):
-        a = c * fast.CHUNK
-        b = min(x.size, a + fast.CHUNK)
+        a = c * runtime.CHUNK
+        b = min(x.size, a + runtime.CHUNK)
         counts[c] = _forward_span(fmt, exact, x[a:b], out[a:b])
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _gather(products, row, x, scratch):
     """scratch = the row of the product table at x's patterns. A pass of its own: a loop with the
     lookups in it is not vectorised (gathers), and the rounding that follows is ~5x slower
@@ -285,7 +291,7 @@ def _gather(products, row, x, scratch):
         scratch[i] = products[row, np.int64(x[i])]
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _scaled(fmt, products, row, s, x, out, scratch):
     """s * f(x) (row F) or s * f'(x) (row D), rounded once: grad * f'(x) for a backward, f(a) * b
     for a gated forward. The count of undecided roundings. scratch: len(x) floats."""
@@ -299,28 +305,28 @@ def _scaled(fmt, products, row, s, x, out, scratch):
     return hard
 
 
-@njit(**_OPTS)
+@njit(**OPTS)
 def _backward_span(fmt, products, g, x, out):
     literally(fmt)
-    _wide_vectors()
+    wide_vectors()
     return _scaled(fmt, products, D, g, x, out, np.empty(x.size))
 
 
-@njit(**_OPTS)
+@njit(**OPTS)
 def _backward_block(fmt, products, g, x, out, counts, c0, c1):
     literally(fmt)
-    _wide_vectors()
+    wide_vectors()
     for c in range(c0, c1):
-        a = c * fast.CHUNK
-        b = min(x.size, a + fast.CHUNK)
+        a = c * runtime.CHUNK
+        b = min(x.size, a + runtime.CHUNK)
         counts[c] = _backward_span(fmt, products, g[a:b], x[a:b], out[a:b])
 
 
-@njit(**_OPTS)
+@njit(**OPTS)
 def _gated_forward_rows(fmt, products, x, out, counts, rows_per_chunk, c0, c1):
     """Row chunks c0..c1 of x = [a | b]: f(a) * b into out, hard counts into counts."""
     literally(fmt)
-    _wide_vectors()
+    wide_vectors()
     n = x.shape[1] // 2
     scratch = np.empty(n)
     for c in range(c0, c1):
@@ -330,7 +336,7 @@ def _gated_forward_rows(fmt, products, x, out, counts, rows_per_chunk, c0, c1):
         counts[c] = hard
 
 
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _gated_backward_row(fmt, products, g, a, b, out_a, out_b, scratch):
     _gather(products, F, a, scratch[0])
     _gather(products, D, a, scratch[1])
@@ -346,10 +352,10 @@ def _gated_backward_row(fmt, products, g, a, b, out_a, out_b, scratch):
     return hard
 
 
-@njit(**_OPTS)
+@njit(**OPTS)
 def _gated_backward_rows(fmt, products, g, x, out, counts, rows_per_chunk, c0, c1):
     literally(fmt)
-    _wide_vectors()
+    wide_vectors()
     n = x.shape[1] // 2
     scratch = np.empty((2, n))
     for c in range(c0, c1):
@@ -363,107 +369,107 @@ def _gated_backward_rows(fmt, products, g, x, out, counts, rows_per_chunk, c0, c
 # the first array) ---------------------------------------------------------------------------------
 
 def _forward_worker(data):
-    a = carray(_pointer(data, types.int64), 9)
-    counts = carray(_pointer(a[4], types.int64), a[1])
-    exact = carray(_pointer(a[5], types.uint16), _PATTERNS)
-    x = carray(_pointer(a[6], types.uint16), a[8])
-    out = carray(_pointer(a[7], types.uint16), a[8])
-    c0, c1 = _next_block(data, a)
+    a = carray(pointer(data, types.int64), 9)
+    counts = carray(pointer(a[4], types.int64), a[1])
+    exact = carray(pointer(a[5], types.uint16), _PATTERNS)
+    x = carray(pointer(a[6], types.uint16), a[8])
+    out = carray(pointer(a[7], types.uint16), a[8])
+    c0, c1 = runtime.next_block(data, a)
     while c0 < a[1]:
         if a[3] == F16:
             _forward_block(F16, exact, x, out, counts, c0, c1)
         else:
             _forward_block(BF16, exact, x, out, counts, c0, c1)
-        c0, c1 = _next_block(data, a)
+        c0, c1 = runtime.next_block(data, a)
 
 
 def _backward_worker(data):
-    a = carray(_pointer(data, types.int64), 10)
-    counts = carray(_pointer(a[4], types.int64), a[1])
-    products = carray(_pointer(a[5], types.float64), (2, _PATTERNS))
-    g = carray(_pointer(a[6], types.uint16), a[9])
-    x = carray(_pointer(a[7], types.uint16), a[9])
-    out = carray(_pointer(a[8], types.uint16), a[9])
-    c0, c1 = _next_block(data, a)
+    a = carray(pointer(data, types.int64), 10)
+    counts = carray(pointer(a[4], types.int64), a[1])
+    products = carray(pointer(a[5], types.float64), (2, _PATTERNS))
+    g = carray(pointer(a[6], types.uint16), a[9])
+    x = carray(pointer(a[7], types.uint16), a[9])
+    out = carray(pointer(a[8], types.uint16), a[9])
+    c0, c1 = runtime.next_block(data, a)
     while c0 < a[1]:
         if a[3] == F16:
             _backward_block(F16, products, g, x, out, counts, c0, c1)
         else:
             _backward_block(BF16, products, g, x, out, counts, c0, c1)
-        c0, c1 = _next_block(data, a)
+        c0, c1 = runtime.next_block(data, a)
 
 
 def _gated_forward_worker(data):
-    a = carray(_pointer(data, types.int64), 11)
-    counts = carray(_pointer(a[4], types.int64), a[1])
-    products = carray(_pointer(a[5], types.float64), (2, _PATTERNS))
+    a = carray(pointer(data, types.int64), 11)
+    counts = carray(pointer(a[4], types.int64), a[1])
+    products = carray(pointer(a[5], types.float64), (2, _PATTERNS))
     rows, half, per = a[8], a[9], a[10]
-    x = carray(_pointer(a[6], types.uint16), (rows, 2 * half))
-    out = carray(_pointer(a[7], types.uint16), (rows, half))
-    c0, c1 = _next_block(data, a)
+    x = carray(pointer(a[6], types.uint16), (rows, 2 * half))
+    out = carray(pointer(a[7], types.uint16), (rows, half))
+    c0, c1 = runtime.next_block(data, a)
     while c0 < a[1]:
         if a[3] == F16:
             _gated_forward_rows(F16, products, x, out, counts, per, c0, c1)
         else:
             _gated_forward_rows(BF16, products, x, out, counts, per, c0, c1)
-        c0, c1 = _next_block(data, a)
+        c0, c1 = runtime.next_block(data, a)
 
 
 def _gated_backward_worker(data):
-    a = carray(_pointer(data, types.int64), 12)
-    counts = carray(_pointer(a[4], types.int64), a[1])
-    products = carray(_pointer(a[5], types.float64), (2, _PATTERNS))
+    a = carray(pointer(data, types.int64), 12)
+    counts = carray(pointer(a[4], types.int64), a[1])
+    products = carray(pointer(a[5], types.float64), (2, _PATTERNS))
     rows, half, per = a[9], a[10], a[11]
-    g = carray(_pointer(a[6], types.uint16), (rows, half))
-    x = carray(_pointer(a[7], types.uint16), (rows, 2 * half))
-    out = carray(_pointer(a[8], types.uint16), (rows, 2 * half))
-    c0, c1 = _next_block(data, a)
+    g = carray(pointer(a[6], types.uint16), (rows, half))
+    x = carray(pointer(a[7], types.uint16), (rows, 2 * half))
+    out = carray(pointer(a[8], types.uint16), (rows, 2 * half))
+    c0, c1 = runtime.next_block(data, a)
     while c0 < a[1]:
         if a[3] == F16:
             _gated_backward_rows(F16, products, g, x, out, counts, per, c0, c1)
         else:
             _gated_backward_rows(BF16, products, g, x, out, counts, per, c0, c1)
-        c0, c1 = _next_block(data, a)
+        c0, c1 = runtime.next_block(data, a)
 
 
-fast.register_worker("half_forward", _forward_worker)
-fast.register_worker("half_backward", _backward_worker)
-fast.register_worker("half_gated_forward", _gated_forward_worker)
-fast.register_worker("half_gated_backward", _gated_backward_worker)
+runtime.register_worker("half_forward", _forward_worker)
+runtime.register_worker("half_backward", _backward_worker)
+runtime.register_worker("half_gated_forward", _gated_forward_worker)
+runtime.register_worker("half_gated_backward", _gated_backward_worker)
 
 
 # --- entry points --------------------------------------------------------------------------------
 
 def _bits_view(a: np.ndarray) -> np.ndarray:
-    return fast._flat(a).view(np.uint16)
+    return runtime.flat(a).view(np.uint16)
 
 
 def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """f(x) for float16 / bfloat16 x, correctly rounded: a lookup in the table of every pattern's value."""
     fmt = format_code(x.dtype)
     exact, _ = tables(name, x.dtype)
-    result = fast._output(x.shape, out, x.dtype, (x,))
+    result = runtime.output(x.shape, out, x.dtype, (x,))
     xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
-    fast.run_elementwise(_forward_span, _forward_block, "half_forward", fmt, fmt, (exact, xb, yb))
-    return fast._finish(result, out)
+    runtime.run_elementwise(_forward_span, _forward_block, "half_forward", fmt, fmt, (exact, xb, yb))
+    return runtime.finish(result, out)
 
 
 def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """grad * f'(x) for float16 / bfloat16, rounded once, correctly."""
     fmt = format_code(x.dtype)
     _, products = tables(name, x.dtype)
-    result = fast._output(x.shape, out, x.dtype, (x, grad))
+    result = runtime.output(x.shape, out, x.dtype, (x, grad))
     xb, yb = _bits_view(x), result.reshape(-1).view(np.uint16)
-    gb = _bits_view(fast._full(grad, x.shape, x.dtype))
-    idx = fast.run_elementwise(_backward_span, _backward_block, "half_backward", fmt, fmt, (products, gb, xb, yb))
+    gb = _bits_view(runtime.full(grad, x.shape, x.dtype))
+    idx = runtime.run_elementwise(_backward_span, _backward_block, "half_backward", fmt, fmt, (products, gb, xb, yb))
     if idx is not None:
         yb[idx] = reference_path.derivative_times(name, gb[idx].view(x.dtype), xb[idx].view(x.dtype), 1) \
             .view(np.uint16)
-    return fast._finish(result, out)
+    return runtime.finish(result, out)
 
 
 def _bit_rows(x: np.ndarray) -> tuple[np.ndarray, int, int]:
-    x2, per, n_chunks = fast._rows(x)
+    x2, per, n_chunks = runtime.rows(x)
     return x2.view(np.uint16), per, n_chunks
 
 
@@ -472,17 +478,17 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
     fmt = format_code(x.dtype)
     _, products = tables(name, x.dtype)
     half = x.shape[-1] // 2
-    result = fast._output((*x.shape[:-1], half), out, x.dtype, (x,))
+    result = runtime.output((*x.shape[:-1], half), out, x.dtype, (x,))
     x2, per, n_chunks = _bit_rows(x)
     y2 = result.reshape(x2.shape[0], half).view(np.uint16)
-    counts = fast._run_chunks(
-        lambda cs, c0, c1: fast._run(_gated_forward_rows, fmt, products, x2, y2, cs, per, c0, c1), n_chunks, x.size,
+    counts = runtime.run_chunks(
+        lambda cs, c0, c1: runtime.call(_gated_forward_rows, fmt, products, x2, y2, cs, per, c0, c1), n_chunks, x.size,
         ("half_gated_forward", fmt, (products, x2, y2), (x2.shape[0], half, per)))
     if np.count_nonzero(counts):
-        r = fast._flagged(counts, per, x2.shape[0])
+        r = runtime.flagged(counts, per, x2.shape[0])
         a, b = x2[r, :half].view(x.dtype), x2[r, half:].view(x.dtype)
         y2[r] = reference_path.gated_forward(name, a, b).view(np.uint16)
-    return fast._finish(result, out)
+    return runtime.finish(result, out)
 
 
 def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -490,17 +496,17 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     fmt = format_code(x.dtype)
     _, products = tables(name, x.dtype)
     half = x.shape[-1] // 2
-    result = fast._output(x.shape, out, x.dtype, (x, grad))
+    result = runtime.output(x.shape, out, x.dtype, (x, grad))
     x2, per, n_chunks = _bit_rows(x)
-    g2 = fast._full(grad, (*x.shape[:-1], half), x.dtype).reshape(x2.shape[0], half).view(np.uint16)
+    g2 = runtime.full(grad, (*x.shape[:-1], half), x.dtype).reshape(x2.shape[0], half).view(np.uint16)
     y2 = result.reshape(x2.shape).view(np.uint16)
-    counts = fast._run_chunks(
-        lambda cs, c0, c1: fast._run(_gated_backward_rows, fmt, products, g2, x2, y2, cs, per, c0, c1), n_chunks,
+    counts = runtime.run_chunks(
+        lambda cs, c0, c1: runtime.call(_gated_backward_rows, fmt, products, g2, x2, y2, cs, per, c0, c1), n_chunks,
         x.size, ("half_gated_backward", fmt, (products, g2, x2, y2), (x2.shape[0], half, per)))
     if np.count_nonzero(counts):
-        r = fast._flagged(counts, per, x2.shape[0])
+        r = runtime.flagged(counts, per, x2.shape[0])
         ga, gb = reference_path.gated_backward(name, g2[r].view(x.dtype), x2[r, :half].view(x.dtype),
                                                x2[r, half:].view(x.dtype))
         y2[r, :half] = ga.view(np.uint16)
         y2[r, half:] = gb.view(np.uint16)
-    return fast._finish(result, out)
+    return runtime.finish(result, out)
