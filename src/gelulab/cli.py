@@ -579,8 +579,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
                        cpu.DEFAULT_OUT.with_name(f"{cpu.DEFAULT_OUT.stem}_{args.dtype}.json"))
     if args.no_compile:
         config.compile = False
-    if args.no_pool:
-        config.pool = False
+    config.pool = bool(args.pool)
+    if args.runs is not None:
+        if args.runs < 1:
+            raise UsageError(f"--runs must be at least 1, got {args.runs}")
+        config.runs = args.runs
     if args.memory_log2_size is not None:
         if not 0 <= args.memory_log2_size <= 30:
             raise UsageError("--memory-log2-size must lie in 0..30 (0 skips the memory measurement)")
@@ -745,8 +748,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("bench", help="CPU speed of gelulab's ops vs a copy and vs torch (eager and compiled)",
-                       description="Time gelulab's ops (float32 unless --dtype; forward allocating, forward out=, "
-                       "forward+backward) "
+                       description="Time gelulab's ops (float32 unless --dtype; forward into out= (the kernel "
+                       "alone), forward allocating and forward+backward, output pool off) "
                        "against a copy of the same tensor and torch's own op in the same run; medians of "
                        "repeats over sizes and thread counts; peak memory of GEGLU/SwiGLU forward+backward. "
                        "Writes a JSON (reused by 'gelulab report') and a plot.")
@@ -758,9 +761,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-log2-size", type=int, help="GEGLU/SwiGLU peak-memory input size as a power of two "
                    "(default 24; 0 skips it)")
     p.add_argument("--quick", action="store_true", help="a small run: gelu, 2^10 and 2^14, no compile")
-    p.add_argument("--no-pool", action="store_true",
-                   help="time gelulab's allocating ops on fresh memory (page faults included, as torch's are) "
-                   "rather than on the reused memory of freed outputs (gelulab.torch.pool, on by default)")
+    p.add_argument("--pool", action="store_true",
+                   help="also time gelulab's allocating forward with its output pool on (gelulab.torch.pool), "
+                   "beside torch's out= and a copy_ into one reused output: the same memory reuse. The other "
+                   "forms always run with the pool off, on fresh memory like torch's")
+    p.add_argument("--no-pool", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for scripts
+    p.add_argument("--runs", type=int, help="whole measurements one after the other (default 1); each cell shows "
+                   "its median and its range over the runs")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="cpu (default), or cuda: bandwidth vs a device copy, torch, torch.compile and Liger")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",

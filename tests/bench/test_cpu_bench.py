@@ -107,7 +107,10 @@ def test_report_speed_section_reuses_a_stored_bench(tiny_result, tmp_path, monke
     monkeypatch.setenv("GELULAB_BENCH", str(stored))
     section = build(ReportContext(out_dir=tmp_path / "report", quick=True))
     assert "From the stored bench" in section.markdown and re.search(r"\(\d+ (s|min) old", section.markdown)
-    assert "| gelu | forward | 2^10 | 1 |" in section.markdown
+    assert "| gelu | forward_out | 2^10 | 1 |" in section.markdown and "| gelu | forward | 2^10 | 1 |" in section.markdown
+    assert str(tiny_result.meta["cpu"]) in section.markdown  # the page names the CPU of the figures
+    lead = next(h for h in section.highlights if h.startswith("CPU float32 gelu"))
+    assert lead.index("kernel alone (out=)") < lead.index("allocating")
     assert section.figures[0].is_file()
     # the exactness table is measured, and the kernels match the reference
     for dtype in ("float32", "float16", "bfloat16"):
@@ -163,28 +166,56 @@ def test_input_scale_sets_the_spread_of_the_timed_inputs(tmp_path, monkeypatch, 
         assert "--input-scale must be a positive number" in capsys.readouterr().err
 
 
-def test_no_pool_times_fresh_outputs_and_restores_the_pool(tmp_path, monkeypatch, capsys):
+def test_standard_forms_run_pool_off_and_pool_adds_a_form_with_the_same_reuse(tmp_path, monkeypatch, capsys):
     from gelulab.torch import functional as gtf
     from gelulab.torch import pool
 
-    limits = []
+    limits = []  # the pool limit at each gelulab call, by form: out= calls pass out
     real = gtf.activation
-    monkeypatch.setattr(gtf, "activation", lambda x, name, **kw: limits.append(pool.stats()["limit_bytes"])
-                        or real(x, name, **kw))
+    monkeypatch.setattr(gtf, "activation", lambda x, name, **kw: limits.append(
+        ("out" in kw, pool.stats()["limit_bytes"])) or real(x, name, **kw))
     monkeypatch.chdir(tmp_path)
     before = pool.stats()["limit_bytes"]
-    if before == 0:
-        pytest.skip("GELULAB_POOL_MIB=0 in this environment: the pool is off, so it cannot be compared")
     args = ["bench", "--activations", "gelu", "--log2-sizes", "20", "--threads", "1", "--repeats", "1",
             "--no-compile", "--memory-log2-size", "0"]
-    assert main([*args, "--no-pool"]) == 0
-    assert limits and set(limits) == {0}
+    assert main(args) == 0  # the default: every allocating op on fresh memory
+    assert limits and {limit for _, limit in limits} == {0}
     assert pool.stats()["limit_bytes"] == before
     stored = json.loads((tmp_path / "results" / "bench" / "cpu.json").read_text())
-    assert stored["meta"]["config"]["pool"] is False and stored["meta"]["pool_limit_bytes"] == 0
-    assert "on fresh memory (output pool off)" in capsys.readouterr().out
+    assert stored["meta"]["config"]["pool"] is False and stored["meta"]["standard_forms_pool_bytes"] == 0
+    assert {r["form"] for r in stored["rows"]} == set(cpu.FORMS)
+    assert "on fresh memory, as torch's (output pool off)" in capsys.readouterr().out
     limits.clear()
     hits = pool.stats()["hits"]
-    assert main(args) == 0
-    assert set(limits) == {before} and pool.stats()["hits"] > hits  # 2^20 float32 outputs are pooled
-    assert "on reused memory (output pool" in capsys.readouterr().out
+    assert main([*args, "--pool"]) == 0
+    pooled_calls = [limit for has_out, limit in limits if limit != 0]
+    assert pooled_calls and not any(has_out for has_out, limit in limits if limit != 0)  # only the allocating form
+    assert pool.stats()["hits"] > hits and pool.stats()["limit_bytes"] == before  # 2^20 float32 outputs reused
+    stored = json.loads((tmp_path / "results" / "bench" / "cpu.json").read_text())
+    assert {r["form"] for r in stored["rows"]} == {*cpu.FORMS, cpu.POOLED_FORM}
+    assert "forward_pooled: with the pool" in capsys.readouterr().out
+
+
+def test_the_pooled_forms_peers_write_into_reused_memory_not_fresh_pages():
+    cases = cpu._cases("gelu", 1 << 12, False, {}, pooled=True)
+    (form, fns), = cases.items()
+    assert form == cpu.POOLED_FORM
+    first, second = fns["torch"](), fns["torch"]()
+    assert first.data_ptr() == second.data_ptr()  # torch's out= into the one preallocated output
+    assert fns["copy"]().data_ptr() == first.data_ptr()
+
+
+def test_runs_give_each_cell_a_range(capsys, tmp_path):
+    config = cpu.BenchConfig(activations=("silu",), sizes=(1 << 10,), threads=(1,), repeats=2, compile=False,
+                             memory_size=0, settle_s=0.0, runs=3)
+    result = cpu.run(config, progress=False)
+    ours = [r for r in result.rows if r.impl == "gelulab"]
+    assert ours and all(len(r.runs_torch) == 3 and len(r.runs_copy) == 3 for r in ours)
+    assert all(r.ratio_torch == statistics.median(r.runs_torch) for r in ours)
+    rows = cpu.summary_rows(result)
+    assert all(r["gelulab_x_torch_min"] <= r["gelulab_x_torch"] <= r["gelulab_x_torch_max"] for r in rows)
+    assert re.search(r"\| \d+\.\d\d \(\d+\.\d\d–\d+\.\d\d\) \|", cpu.markdown_table(result))
+    with pytest.raises(ValueError, match="runs must be at least 1"):
+        cpu.run(cpu.BenchConfig(runs=0), progress=False)
+    assert main(["bench", "--runs", "0", "--quick"]) == 2
+    assert "--runs must be at least 1" in capsys.readouterr().err

@@ -5,13 +5,19 @@ measured in the same run at the same size and thread count (the memory roofline:
 elementwise op reads and writes what a copy does), and as a ratio to torch's op (eager, and
 ``torch.compile`` of the same eager code). Each ratio is the median over rounds of the ratio
 within a round (every round times each implementation once, back to back), which drift of the
-machine's speed between rounds does not bias. Three forms:
+machine's speed between rounds does not bias. Three forms, the kernel alone first:
 
+* ``forward_out``: the preallocated form, ``f(x, out=y)``, against ``y.copy_(x)``; torch's peer is
+  its ``aten.<op>.out``: the kernels alone, compared as kernels;
 * ``forward``: the allocating op, ``y = f(x)``, against ``x.clone()``. A fresh output is page-faulted
   in on first touch, which on Linux costs as much as the copy itself at large sizes;
-* ``forward_out``: the preallocated form, ``f(x, out=y)``, against ``y.copy_(x)``; torch's peer is
-  its ``aten.<op>.out``;
 * ``forward_backward``: ``f(x).backward(g)`` against ``x.clone()``.
+
+gelulab's output pool (``gelulab.torch.pool``) is off in all three, so every allocating op of
+gelulab, torch and the copy gets fresh memory alike. ``pool=True`` (``gelulab bench --pool``) adds
+``forward_pooled``: gelulab's allocating op with the pool on, beside the same reuse for its peers
+(torch's ``aten.<op>.out`` and ``copy_`` into one preallocated output), never beside fresh pages.
+``runs`` > 1 repeats the whole measurement and keeps every run's ratios, so each cell has a range.
 
 Peak memory of forward + backward is measured for the gated forms (GEGLU, SwiGLU) against eager
 torch (``act(a) * b``): the resident-set high-water mark (``/proc/self/status`` VmHWM, reset
@@ -39,7 +45,10 @@ DEFAULT_OUT = Path("results") / "bench" / "cpu.json"
 DEFAULT_ACTIVATIONS = ("gelu", "gelu_tanh", "silu")
 DEFAULT_SIZES = tuple(1 << e for e in range(10, 27, 2))
 QUICK_SIZES = (1 << 10, 1 << 14)
-FORMS = ("forward", "forward_out", "forward_backward")
+FORMS = ("forward_out", "forward", "forward_backward")
+#: with ``pool``: gelulab's allocating op on reused memory, its peers writing into reused memory too
+POOLED_FORM = "forward_pooled"
+ALL_FORMS = (*FORMS, POOLED_FORM)
 GATED = ("geglu", "swiglu")
 #: A sample lasts at least this long (small sizes repeat the call inside one sample).
 MIN_SAMPLE_S = 2e-3
@@ -65,9 +74,11 @@ class BenchConfig:
     input_scale: float = 1.0
     #: untimed calls before the first sample, in seconds (see SETTLE_S)
     settle_s: float = SETTLE_S
-    #: gelulab's outputs reuse the memory of freed ones (gelulab.torch.pool, on by default for
-    #: users too); False times them on fresh memory, page faults included, as torch's are
-    pool: bool = True
+    #: also time gelulab's allocating forward with its output pool on (``forward_pooled``), beside
+    #: torch and a copy writing into reused memory; the three forms above always run with it off
+    pool: bool = False
+    #: whole measurements, one after the other; every cell keeps each run's ratios (its range)
+    runs: int = 1
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -85,6 +96,9 @@ class Row:
     seconds: float
     ratio_copy: float = math.nan
     ratio_torch: float = math.nan
+    #: per run (``BenchConfig.runs``): the ratios above are their medians
+    runs_copy: list[float] = field(default_factory=list)
+    runs_torch: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -99,6 +113,11 @@ class BenchResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BenchResult:
         return cls([Row(**r) for r in data["rows"]], list(data.get("memory", [])), dict(data.get("meta", {})))
+
+    @property
+    def pool_off(self) -> bool:
+        """Whether the standard forms ran without the output pool (runs from before the split did not)."""
+        return self.meta.get("standard_forms_pool_bytes", self.meta.get("pool_limit_bytes", 1)) == 0
 
 
 # --- timing ----------------------------------------------------------------------------------------
@@ -187,7 +206,7 @@ DTYPES = ("float32", "float16", "bfloat16")
 
 
 def _cases(name: str, size: int, use_compile: bool, compiled: dict,
-           dtype: str = "float32", input_scale: float = 1.0) -> dict[str, dict[str, Callable]]:
+           dtype: str = "float32", input_scale: float = 1.0, pooled: bool = False) -> dict[str, dict[str, Callable]]:
     import torch
 
     from ..torch import functional as gtf
@@ -206,10 +225,13 @@ def _cases(name: str, size: int, use_compile: bool, compiled: dict,
 
         return step
 
+    if pooled:  # gelulab allocating on reused memory; its peers write into one reused output
+        return {POOLED_FORM: {"copy": lambda: out.copy_(x), "gelulab": lambda: gtf.activation(x, name),
+                              "torch": lambda: eager_out(x, out)}}
     forms: dict[str, dict[str, Callable]] = {
-        "forward": {"copy": x.clone, "gelulab": lambda: gtf.activation(x, name), "torch": lambda: eager(x)},
         "forward_out": {"copy": lambda: out.copy_(x), "gelulab": lambda: gtf.activation(x, name, out=out),
                         "torch": lambda: eager_out(x, out)},
+        "forward": {"copy": x.clone, "gelulab": lambda: gtf.activation(x, name), "torch": lambda: eager(x)},
         "forward_backward": {"copy": x.clone, "gelulab": fwd_bwd(lambda t: gtf.activation(t, name)),
                              "torch": fwd_bwd(eager)},
     }
@@ -349,7 +371,8 @@ def gated_memory(size: int, fresh_processes: bool = True, pool: bool = True) -> 
 # --- the run ---------------------------------------------------------------------------------------
 
 def run(config: BenchConfig, progress: bool = True) -> BenchResult:
-    """Time every (activation, form, impl, size, threads) and measure gated peak memory."""
+    """Time every (activation, form, impl, size, threads), ``config.runs`` times, and measure gated
+    peak memory. The output pool is off for the standard forms (see the module docstring)."""
     import torch
     from rich.progress import Progress
 
@@ -360,18 +383,23 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
     activations = [resolve(a) for a in config.activations]
     for a in activations:
         _torch_eager(a)  # fail early, with the list of comparable ops
+    if config.runs < 1:
+        raise ValueError(f"runs must be at least 1, got {config.runs}")
     result = BenchResult()
     result.meta = _meta(config)
     compiled: dict[str, Callable] = {}
     start_threads, start_kernel_threads = torch.get_num_threads(), runtime._threads
     start_pool = pool.stats()["limit_bytes"]
-    total = len(activations) * len(config.sizes) * len(config.threads)
+    pooled_limit = start_pool or pool.default_limit() or 1 << 30
+    total = config.runs * len(activations) * len(config.sizes) * len(config.threads)
+    samples_of: dict[tuple, list[dict[str, list[float]]]] = {}
     try:
-        if not config.pool:
-            pool.set_limit(0)
-        result.meta["pool_limit_bytes"] = pool.stats()["limit_bytes"]
+        pool.set_limit(0)
+        result.meta["standard_forms_pool_bytes"] = result.meta["pool_limit_bytes"] = 0
+        if config.pool:
+            result.meta["pooled_form_pool_bytes"] = pooled_limit
         if config.memory_size:  # first: the timings' large frees would leave resident heap behind
-            result.memory = gated_memory(config.memory_size, config.memory_fresh_processes, config.pool)
+            result.memory = gated_memory(config.memory_size, config.memory_fresh_processes, pool=False)
         with Progress(disable=not progress, transient=True) as bar:
             task = bar.add_task("bench", total=total)
             if config.settle_s > 0:
@@ -381,23 +409,40 @@ def run(config: BenchConfig, progress: bool = True) -> BenchResult:
                 result.meta["settle_rounds"] = settle(
                     [fn for form in ("forward", "forward_backward") for fn in warm[form].values()], config.settle_s)
                 del warm
-            for threads in config.threads:
-                _set_threads(threads)
-                for name in activations:
-                    for size in config.sizes:
-                        bar.update(task, description=f"bench {name} 2^{int(math.log2(size))} {threads} thr")
-                        cases = _cases(name, size, config.compile, compiled, config.dtype, config.input_scale)
-                        for form, fns in cases.items():
-                            samples = sample_times(fns, config.repeats)
-                            for impl, times in samples.items():
-                                result.rows.append(Row(name, form, impl, size, threads, statistics.median(times),
-                                                       paired_ratio(times, samples["copy"]),
-                                                       paired_ratio(times, samples["torch"])))
-                        bar.advance(task)
+            for run_index in range(config.runs):
+                for threads in config.threads:
+                    _set_threads(threads)
+                    for name in activations:
+                        for size in config.sizes:
+                            bar.update(task, description=f"bench run {run_index + 1}/{config.runs}: {name} "
+                                                         f"2^{int(math.log2(size))} {threads} thr")
+                            cases = _cases(name, size, config.compile, compiled, config.dtype, config.input_scale)
+                            for form, fns in cases.items():
+                                samples_of.setdefault((name, form, size, threads), []).append(
+                                    sample_times(fns, config.repeats))
+                            del cases
+                            if config.pool:
+                                pool.set_limit(pooled_limit)
+                                try:
+                                    pooled = _cases(name, size, False, compiled, config.dtype, config.input_scale,
+                                                    pooled=True)
+                                    samples_of.setdefault((name, POOLED_FORM, size, threads), []).append(
+                                        sample_times(pooled[POOLED_FORM], config.repeats))
+                                    del pooled
+                                finally:
+                                    pool.set_limit(0)
+                            bar.advance(task)
     finally:
         _set_threads(start_threads)
         runtime.set_threads(start_kernel_threads)
         pool.set_limit(start_pool)
+    for (name, form, size, threads), runs in samples_of.items():
+        for impl in runs[0]:
+            per_copy = [paired_ratio(r[impl], r["copy"]) for r in runs]
+            per_torch = [paired_ratio(r[impl], r["torch"]) for r in runs]
+            result.rows.append(Row(name, form, impl, size, threads,
+                                   statistics.median(t for r in runs for t in r[impl]),
+                                   statistics.median(per_copy), statistics.median(per_torch), per_copy, per_torch))
     result.meta["load_average_after"] = load_average()
     result.meta["seconds"] = round(time.perf_counter() - result.meta.pop("_start"), 1)
     return result
@@ -427,12 +472,17 @@ def _meta(config: BenchConfig) -> dict[str, Any]:
 
 def pool_text(result: BenchResult) -> str:
     """How gelulab's large outputs got their memory in this run, in words."""
-    limit = result.meta.get("pool_limit_bytes")
+    limit = result.meta.get("standard_forms_pool_bytes", result.meta.get("pool_limit_bytes"))
     if limit is None:
         return "on fresh memory (a run from before the output pool)"
-    if limit == 0:
-        return "on fresh memory (output pool off)"
-    return f"on reused memory (output pool, up to {limit / 2**20:.0f} MiB idle)"
+    if limit != 0:  # a run from before the pool was kept out of the standard forms
+        return f"on reused memory (output pool, up to {limit / 2**20:.0f} MiB idle), against torch on fresh memory"
+    text = "on fresh memory, as torch's (output pool off)"
+    pooled = result.meta.get("pooled_form_pool_bytes")
+    if pooled:
+        text += (f"; {POOLED_FORM}: with the pool (up to {pooled / 2**20:.0f} MiB idle) beside torch and the copy "
+                 "writing into one reused output")
+    return text
 
 
 def save(result: BenchResult, path: Path | str = DEFAULT_OUT) -> Path:
@@ -459,29 +509,40 @@ def summary_rows(result: BenchResult) -> list[dict[str, Any]]:
     for r in result.rows:
         keyed.setdefault((r.activation, r.form, r.size, r.threads), {})[r.impl] = r
     out = []
-    for (name, form, size, threads), impls in sorted(keyed.items(), key=lambda kv: (kv[0][0], FORMS.index(kv[0][1]),
+    order = {f: i for i, f in enumerate(ALL_FORMS)}
+    for (name, form, size, threads), impls in sorted(keyed.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 9),
                                                                                     kv[0][3], kv[0][2])):
         ours = impls.get("gelulab")
+        runs = ours.runs_torch if ours and ours.runs_torch else ([ours.ratio_torch] if ours else [])
         row = {"activation": name, "form": form, "log2_size": int(math.log2(size)), "threads": threads,
                "copy_ms": impls["copy"].seconds * 1e3,
                "gelulab_x_copy": ours.ratio_copy if ours else math.nan,
                "torch_x_copy": impls["torch"].ratio_copy,
                "compile_x_copy": impls["torch_compile"].ratio_copy if "torch_compile" in impls else math.nan,
-               "gelulab_x_torch": ours.ratio_torch if ours else math.nan}
+               "gelulab_x_torch": ours.ratio_torch if ours else math.nan,
+               "gelulab_x_torch_min": min(runs) if runs else math.nan,
+               "gelulab_x_torch_max": max(runs) if runs else math.nan, "runs": len(runs)}
         out.append(row)
     return out
+
+
+def ratio_text(row: dict[str, Any]) -> str:
+    """gelulab / torch of a summary row: the median, with its range over runs when there were several."""
+    if row.get("runs", 1) > 1:
+        return f"{row['gelulab_x_torch']:.2f} ({row['gelulab_x_torch_min']:.2f}–{row['gelulab_x_torch_max']:.2f})"
+    return f"{row['gelulab_x_torch']:.2f}"
 
 
 def markdown_table(result: BenchResult, sizes: Sequence[int] | None = None) -> str:
     """The summary as a Markdown table (times as multiples of the same run's copy)."""
     lines = ["| activation | form | size | threads | copy (ms) | gelulab ×copy | torch ×copy | compile ×copy "
-             "| gelulab / torch |", "|---|---|---|---|---|---|---|---|---|"]
+             "| gelulab / torch (range over runs) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in summary_rows(result):
         if sizes is not None and (1 << r["log2_size"]) not in sizes:
             continue
         lines.append(f"| {r['activation']} | {r['form']} | 2^{r['log2_size']} | {r['threads']} | {r['copy_ms']:.3f} "
                      f"| {r['gelulab_x_copy']:.2f} | {r['torch_x_copy']:.2f} | {_fmt(r['compile_x_copy'])} "
-                     f"| {r['gelulab_x_torch']:.2f} |")
+                     f"| {ratio_text(r)} |")
     return "\n".join(lines)
 
 
@@ -496,8 +557,8 @@ def memory_table(result: BenchResult) -> str:
     return "\n".join(lines)
 
 
-_FORM_TITLES = {"forward": "forward (allocating)", "forward_out": "forward (out=)",
-                "forward_backward": "forward + backward"}
+_FORM_TITLES = {"forward": "forward (allocating)", "forward_out": "forward (out=, the kernel alone)",
+                "forward_backward": "forward + backward", POOLED_FORM: "forward, pooled vs torch out= (reused)"}
 
 
 def _fmt(v: float) -> str:
@@ -515,11 +576,12 @@ def plot(result: BenchResult, path: Path | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     names = sorted({r.activation for r in result.rows})
     threads = sorted({r.threads for r in result.rows})
-    fig, axes = plt.subplots(len(names), len(FORMS), figsize=(4.2 * len(FORMS), 3.2 * len(names)), squeeze=False)
+    forms = [f for f in ALL_FORMS if any(r.form == f for r in result.rows)]
+    fig, axes = plt.subplots(len(names), len(forms), figsize=(4.2 * len(forms), 3.2 * len(names)), squeeze=False)
     styles = {"gelulab": "-", "torch": "--", "torch_compile": ":"}
     colours = {t: c for t, c in zip(threads, ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=False)}
     for i, name in enumerate(names):
-        for j, form in enumerate(FORMS):
+        for j, form in enumerate(forms):
             ax = axes[i][j]
             for impl, style in styles.items():
                 for t in threads:

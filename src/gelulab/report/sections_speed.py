@@ -97,6 +97,10 @@ def build(ctx: ReportContext) -> Section:
         source = (f"Measured now ({'quick: ' if ctx.quick else ''}{len(config.sizes)} sizes, threads "
                   f"{list(config.threads)}, no torch.compile; load average {result.meta.get('load_average_before')}"
                   f"). No stored full bench was found at `{stored}`: `gelulab bench` writes one.")
+    if not result.pool_off:
+        source += (" This bench is from before the allocating forms were timed with the output pool off: in them "
+                   "gelulab's outputs reused memory while torch's were fresh, so only `forward_out` compares like with "
+                   "like; `gelulab bench` measures them again.")
     figure = cpu.plot(result, ctx.figures_dir / "speed_cpu.png")
     exact = _exactness(1 << (12 if ctx.quick else 18))
     text = "\n".join([
@@ -107,13 +111,16 @@ def build(ctx: ReportContext) -> Section:
         "bfloat16 the forward reads the "
         "correctly rounded value of the input's pattern from a table of all 65,536, and products (backward, "
         "gated forms) read the float64 value and error bound of f or f' from another. They run on torch's own "
-        "OpenMP threads and write large outputs on transparent huge pages. By default outputs of 4 MiB or more "
-        "reuse the memory of freed ones (`gelulab.torch.pool`, like PyTorch's CUDA caching allocator), so they "
-        "skip the page faults that a fresh output pays on its first write; `forward_out` times the kernels alone. "
+        "OpenMP threads and write large outputs on transparent huge pages. "
+        "`forward_out` times the kernels alone (gelulab's and torch's `aten` op both writing into a preallocated "
+        "output); the allocating forms give every op fresh memory, gelulab's output pool off. A pooled figure, "
+        "where measured (`gelulab bench --pool`), stands only beside torch given the same reuse (`forward_pooled`). "
         "Times are multiples of a copy of the same tensor in the same run (the memory roofline) and of torch's "
-        "own op: the median over rounds of the ratio within a round; inputs are normal with standard deviation "
+        "own op: the median over rounds of the ratio within a round (and its range over runs, where there were "
+        "several); inputs are normal with standard deviation "
         f"{result.meta.get('config', {}).get('input_scale', 1.0):g}; gelulab's outputs {cpu.pool_text(result)}. "
-        + source,
+        f"CPU: {result.meta.get('cpu') or 'unknown'} ({result.meta.get('machine') or 'unknown machine'}), "
+        f"torch {result.meta.get('torch', '?')}. " + source,
         "",
         cpu.markdown_table(result, _TABLE_SIZES),
         *_stored_16_bit(stored),
@@ -131,23 +138,40 @@ def build(ctx: ReportContext) -> Section:
         *exact,
     ])
     return Section(key="speed", title="Speed", markdown=text, rerun="gelulab bench", figures=[figure],
-                   highlights=_highlights(cpu.summary_rows(result), exact),
+                   highlights=_highlights(cpu.summary_rows(result), exact, result.meta.get("cpu"), result.pool_off),
                    data_source=f"stored bench {stored}" if stored_used else "measured in this build")
 
 
-def _highlights(rows: list[dict], exact: list[str]) -> list[str]:
-    """At the largest size and thread count measured: gelulab vs torch per activation and form."""
+_HIGHLIGHT_FORMS = {"forward_out": "kernel alone (out=)", "forward": "allocating", "forward_backward": "fwd + bwd",
+                    "forward_pooled": "pooled, beside torch's out= on reused memory"}
+
+
+def _highlights(rows: list[dict], exact: list[str], cpu_model: str | None = None,
+                pool_off: bool = True) -> list[str]:
+    """gelulab's time as a multiple of torch's, the kernel alone first, at the largest thread count:
+    the smallest and the largest size measured."""
+    from ..bench.cpu import ratio_text
+
     if not rows:
         return []
-    size = max(r["log2_size"] for r in rows)
     threads = max(r["threads"] for r in rows)
+    sizes = sorted({r["log2_size"] for r in rows})
+    shown = sorted({sizes[0], sizes[-1]})
+    where = f" on {cpu_model}" if cpu_model else ""
     out = []
     for name in dict.fromkeys(r["activation"] for r in rows):
-        parts = [f"{r['form']} {r['gelulab_x_copy']:.2f}x copy vs torch {r['torch_x_copy']:.2f}x "
-                 f"({r['gelulab_x_torch']:.2f}x torch)"
-                 for r in rows if r["activation"] == name and r["log2_size"] == size and r["threads"] == threads]
+        parts = []
+        for form, label in _HIGHLIGHT_FORMS.items():
+            cells = {r["log2_size"]: r for r in rows if r["activation"] == name and r["form"] == form
+                     and r["threads"] == threads}
+            if not cells:
+                continue
+            if form in ("forward", "forward_backward") and not pool_off:
+                continue  # an older bench: gelulab on reused memory against torch on fresh pages
+            parts.append(f"{label} " + ", ".join(f"2^{s}: {ratio_text(cells[s])}x" for s in shown if s in cells))
         if parts:
-            out.append(f"CPU float32 {name}, 2^{size} elements, {threads} thread(s): " + "; ".join(parts) + ".")
+            out.append(f"CPU float32 {name}, gelulab's time / torch's, {threads} thread(s){where}: "
+                       + "; ".join(parts) + ".")
     mismatches = sum(int(c) for line in exact[2:] for c in line.strip("|").split("|")[2:4])
     out.append(f"Fast kernels vs the correctly rounded reference, measured now: {mismatches} mismatching outputs.")
     return out
