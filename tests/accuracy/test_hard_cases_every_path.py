@@ -21,6 +21,7 @@ from gelulab import reference
 from gelulab.accuracy.hard_cases import load_hard_cases
 from gelulab.functions import get
 from gelulab.kernels import cpu
+from gelulab.torch import functional as gtf
 from gelulab.torch import ops
 
 NP = {"float32": np.dtype(np.float32), "float16": np.dtype(np.float16), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
@@ -82,6 +83,9 @@ def test_hard_cases_are_correctly_rounded_on_every_path(key):
     if order == 0:
         check("cpu forward", cpu.forward(name, xs))
         check("torch forward", ops.activation_op(name)(t))
+        check("gelulab.torch forward (no dispatcher: nothing to record)", gtf.activation(t, name))
+        out = torch.empty_like(t)
+        check("gelulab.torch forward out=", gtf.activation(t, name, out=out))
         check("torch bias form (bias 0)", ops._bias_act(t.reshape(-1, 1), torch.zeros(1, dtype=t.dtype), name))
     if order == 1:
         leaf = t.clone().requires_grad_(True)

@@ -19,7 +19,7 @@ def check_tensor(x: torch.Tensor, op: str) -> None:
         raise TypeError(f"gelulab.torch.{op}: expected a torch.Tensor, got {type(x).__name__}")
     if x.dtype not in SUPPORTED_DTYPES:
         raise TypeError(f"gelulab.torch.{op}: unsupported dtype {x.dtype}; use float32, float64, float16 or bfloat16")
-    if x.device.type != "cpu":
+    if not x.is_cpu:  # (x.device.type costs 0.4 us a call)
         raise NotImplementedError(f"gelulab.torch.{op}: no kernel for device {x.device.type!r} yet; move the "
                                   "tensor to the CPU")
 
@@ -49,13 +49,16 @@ def new_output(t: torch.Tensor, shape: tuple[int, ...] | torch.Size | None = Non
     :func:`empty_like_contiguous`.
     """
     same = shape is None or tuple(shape) == tuple(t.shape)
-    if t.device.type == "cpu" and (t.numel() if same else math.prod(shape)) * t.element_size() >= MIN_BYTES:
+    nbytes = (t.numel() if same else math.prod(shape)) * t.element_size()
+    if nbytes >= MIN_BYTES and t.is_cpu:
         out = pool.output(tuple(t.shape) if same else tuple(shape), t.dtype)
         if out is not None:
             return out
-    # empty_like: the fastest constructor
-    out = torch.empty_like(t, memory_format=torch.contiguous_format) if same else empty_like_contiguous(t, shape)
-    nbytes = out.nbytes
+    # empty_like: the fastest constructor (a contiguous t needs no memory_format, 0.15 us more)
+    if same:
+        out = torch.empty_like(t) if t.is_contiguous() else torch.empty_like(t, memory_format=torch.contiguous_format)
+    else:
+        out = empty_like_contiguous(t, shape)
     if nbytes >= MIN_BYTES:
         advise_huge_pages(out.data_ptr(), nbytes)
     return out

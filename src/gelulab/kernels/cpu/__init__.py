@@ -54,8 +54,9 @@ def _route(name: str, dtype: np.dtype) -> tuple[str, object]:
 
 
 def _store(result: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    if out is None:
-        return np.ascontiguousarray(result)
+    if out is None:  # (np.ascontiguousarray would turn a 0-d result into shape (1,))
+        result = np.asarray(result)
+        return result if result.flags.c_contiguous else np.ascontiguousarray(result)
     out[...] = result
     return out
 
