@@ -529,6 +529,51 @@ def cmd_inference(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_int8(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .experiments import int8
+
+    config = int8.Int8Config.quick() if args.quick else int8.Int8Config()
+    if args.models:
+        labels = [f"{t}/{m}" for t, m in int8.MODELS]
+        chosen = _comma_list(args.models, labels, "--models")
+        config.models = tuple(tuple(c.split("/")) for c in chosen)
+    if args.activations:
+        config.activations = tuple(_comma_list(args.activations, int8.ACTIVATIONS, "--activations"))
+    if args.steps is not None:
+        if args.steps < 1:
+            raise UsageError("--steps must be at least 1")
+        config.steps = args.steps
+    if args.batches:
+        try:
+            config.batches = tuple(int(b) for b in args.batches.split(","))
+        except ValueError:
+            raise UsageError(f"bad --batches {args.batches!r}; use e.g. 1,64") from None
+        if min(config.batches) < 1:
+            raise UsageError("--batches must be at least 1")
+    if args.repeats is not None:
+        if args.repeats < 1:
+            raise UsageError("--repeats must be at least 1")
+        config.repeats = args.repeats
+    out = Path(args.out) if args.out else (None if args.quick else int8.default_path())
+    if out is not None:
+        _check_writable(str(out), "--out")
+    result = int8.run(config, progress=not args.json and sys.stderr.isatty())
+    if out is not None:
+        int8.save(result, out)
+    verdict = int8.relu_small_int8(result)
+    if args.json:
+        _print_json(result.to_json() | {"verdict": verdict, "stored": str(out) if out else None})
+        return 0
+    print(f"{result.meta['cpu']}, {result.meta['engine']} int8, timed on 1 thread, torch {result.meta['torch']}"
+          + (" (--quick: one model, a few training steps)" if args.quick else ""))
+    print(int8.markdown_table(result))
+    print(f"'Small models (mobile) -> ReLU', int8 part: {verdict['verdict']}")
+    print(f"stored: {out}" if out else "not stored (--quick)")
+    return 0
+
+
 # --- bench -------------------------------------------------------------------------------------
 
 def _log2_sizes(text: str) -> list[int]:
@@ -805,6 +850,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="plot path (default: the JSON's path with .png)")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_inference)
+
+    p = sub.add_parser("int8", help="post-training int8 of the trained vision models with ReLU, GELU and SiLU",
+                       description="Train the vision tasks' models (digits CNN, MNIST-1D MLP and CNN) with each "
+                       "activation, quantize each to int8 after training (torch.ao FX graph mode, x86 backend, "
+                       "static, calibrated on training batches), and measure test accuracy in float32 and int8, "
+                       "latency of both on one thread at each batch size (medians, every variant in turns), and "
+                       "how the int8 graph holds the activation (fused into the layer before it, or a float "
+                       "island: dequantize, float op, quantize). Stored in results/int8.json ($GELULAB_INT8), "
+                       "which 'gelulab report' reuses. Measure on an otherwise idle machine.")
+    from .experiments.int8 import MODELS as INT8_MODELS  # (no torch at import)
+
+    p.add_argument("--models", help="comma list (default all): " + ", ".join(f"{t}/{m}" for t, m in INT8_MODELS))
+    p.add_argument("--activations", help="comma list (default relu,gelu,silu)")
+    p.add_argument("--steps", type=int, help="training steps per model (default: each task's own)")
+    p.add_argument("--batches", help="comma list of batch sizes timed (default 1,64)")
+    p.add_argument("--repeats", type=int, help="timed rounds per variant (default 7)")
+    p.add_argument("--quick", action="store_true", help="one model, 60 steps, batch 1; not stored")
+    p.add_argument("--out", help="the JSON (default results/int8.json)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(func=cmd_int8)
 
     p = sub.add_parser("census", help="which activation the model definitions of transformers (and timm) use",
                        description="Build every model architecture the installed transformers defines (and timm's, "

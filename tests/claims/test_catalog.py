@@ -82,11 +82,34 @@ def test_training_claims_take_the_experiments_verdict(monkeypatch):
         return {"verdict": "fails", "summary": "GELU 0.91 vs ReLU 0.92 accuracy, p = 0.4", "command": "gelulab sweep x"}
 
     monkeypatch.setattr(training, "training_evidence", training_evidence)
-    lang, vision = _one("advice_language"), _one("advice_small_models")
+    from gelulab.experiments import int8
+
+    int8_part = int8.Int8Result([int8.Int8Row("a", "m", "relu", 0.9, 0.9, 0, 2, {"1": 1.0}, {"1": 1.0}),
+                                 int8.Int8Row("a", "m", "gelu", 0.9, 0.9, 2, 0, {"1": 1.0}, {"1": 2.0})], {})
+    monkeypatch.setattr(int8, "load_or_measure", lambda quick: (int8_part, "stub"))
+    lang, small = _one("advice_language"), _one("advice_small_models")
     assert (lang.verdict, lang.evidence.command) == ("fails", "gelulab sweep x")
     assert "p = 0.4" in lang.evidence.summary
-    assert vision.verdict == ev.UNSETTLED
+    assert small.claim.kind == "measurement"
+    assert small.verdict == ev.HOLDS  # training not settled: the int8 part decides
+    assert "int8: holds" in small.evidence.summary and "gelulab int8" in small.evidence.command
     assert seen == ["gelu_better_language", "relu_small_models"]
+
+
+def test_the_small_models_claim_weighs_int8_against_training(monkeypatch):
+    from gelulab.claims import training
+    from gelulab.experiments import int8
+
+    monkeypatch.setattr(training, "training_evidence", lambda key, store_path=None: {
+        "verdict": "fails", "summary": "ReLU worse", "command": "gelulab sweep"})
+    slower = int8.Int8Result([int8.Int8Row("a", "m", "relu", 0.9, 0.9, 0, 2, {"1": 1.0}, {"1": 3.0}),
+                              int8.Int8Row("a", "m", "gelu", 0.9, 0.9, 2, 0, {"1": 1.0}, {"1": 2.0})], {})
+    monkeypatch.setattr(int8, "load_or_measure", lambda quick: (slower, "stub"))
+    assert _one("advice_small_models").verdict == ev.FAILS  # both parts fail
+    faster = int8.Int8Result([int8.Int8Row("a", "m", "relu", 0.9, 0.9, 0, 2, {"1": 1.0}, {"1": 1.0}),
+                              int8.Int8Row("a", "m", "gelu", 0.9, 0.9, 2, 0, {"1": 1.0}, {"1": 2.0})], {})
+    monkeypatch.setattr(int8, "load_or_measure", lambda quick: (faster, "stub"))
+    assert _one("advice_small_models").verdict == ev.IN_PART  # the parts disagree
 
 
 class _FakeSpeed:

@@ -143,6 +143,9 @@ def claims() -> list[Claim]:
             items.append(Claim(key, _row("prefer", situation), _WHEN, acts, "measurement",
                                ev.with_inference("relu_faster_inference", tkey)))
             continue
+        if key == "advice_small_models":  # mobile: int8 latency and accuracy of the trained models
+            items.append(Claim(key, _row("prefer", situation), _WHEN, acts, "measurement", ev.with_int8(tkey)))
+            continue
         items.append(Claim(key, _row("prefer", situation), _WHEN, acts, "training", tr(tkey)))
     items.append(Claim("advice_large_pretrained", _row("prefer", "Large, pre-trained architectures (BERT, GPT)"), _WHEN,
                        ("gelu",), "literature", ev.large_pretrained_gelu))

@@ -42,6 +42,15 @@ class EvidenceContext:
     _speed: Any = field(default=None, repr=False)
     _census: Any = field(default=None, repr=False)
     _inference: Any = field(default=None, repr=False)
+    _int8: Any = field(default=None, repr=False)
+
+    def int8(self):
+        """(int8 result, source): post-training int8 of the trained vision models, taken once per run."""
+        if self._int8 is None:
+            from ..experiments.int8 import load_or_measure
+
+            self._int8 = load_or_measure(self.quick)
+        return self._int8
 
     def inference(self):
         """Whole-network latencies (:func:`gelulab.bench.models.load_or_measure`), taken once per run."""
@@ -381,6 +390,30 @@ def with_inference(key: str, training_key: str) -> EvidenceFunction:
                         {"inference": timed.numbers, "training": own.numbers}, f"{timed.command}; {own.command}")
 
     evidence.__name__ = f"inference[{key}]+training[{training_key}]"
+    return evidence
+
+
+def with_int8(training_key: str) -> EvidenceFunction:
+    """Post-training int8 of the trained vision models (:func:`gelulab.experiments.int8.relu_small_int8`)
+    and gelulab's own float training (``training_key``) as two parts."""
+
+    def evidence(ctx: EvidenceContext) -> Evidence:
+        from ..experiments import int8
+
+        own = training(training_key)(ctx)
+        try:
+            result, source = ctx.int8()
+            found = int8.relu_small_int8(result)
+            quantized = Evidence(found["verdict"], f"{found['summary']} [{source}]", found["numbers"], found["command"])
+        except (ImportError, RuntimeError, ValueError, OSError) as exc:
+            quantized = Evidence(UNSETTLED, f"int8 could not be measured: {type(exc).__name__}: {exc}", {},
+                                 "gelulab int8")
+        return Evidence(_both(quantized.verdict, own.verdict),
+                        f"int8: {quantized.verdict}, {quantized.summary}. Our own training: {own.verdict}, "
+                        f"{own.summary}", {"int8": quantized.numbers, "training": own.numbers},
+                        f"{quantized.command}; {own.command}")
+
+    evidence.__name__ = f"int8+training[{training_key}]"
     return evidence
 
 

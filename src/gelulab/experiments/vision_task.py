@@ -118,6 +118,12 @@ def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float
 def run_vision(config: dict[str, Any], seed: int,
                on_step: Callable[[int, int], None] | None = None) -> RunOutcome:
     """Train one classifier with Adam at a constant learning rate; return test accuracy and loss."""
+    return train_vision(config, seed, on_step)[0]
+
+
+def train_vision(config: dict[str, Any], seed: int, on_step: Callable[[int, int], None] | None = None,
+                 ) -> tuple[RunOutcome, nn.Module, ArrayDataset]:
+    """``run_vision``, with the trained model (in eval mode) and its data: what int8 quantizes."""
     task = config["task"]
     c = {**(DIGITS_DEFAULTS if task == "digits" else MNIST1D_DEFAULTS), **config}
     torch.manual_seed(seed)
@@ -160,6 +166,7 @@ def run_vision(config: dict[str, Any], seed: int,
     metrics = {"test_acc": test_acc, "test_loss": test_loss, "train_loss": smoothed,
                "grad_flow_log_ratio": log_ratio_sum / steps}
     n_params = sum(p.numel() for p in model.parameters())
-    return RunOutcome(metrics=metrics, curves=curves, n_params=n_params,
-                      extra={"dataset": data.source, "n_train": n, "n_test": len(y_test),
-                             "data_order_sha256": order_digest.hexdigest()[:16]})
+    outcome = RunOutcome(metrics=metrics, curves=curves, n_params=n_params,
+                         extra={"dataset": data.source, "n_train": n, "n_test": len(y_test),
+                                "data_order_sha256": order_digest.hexdigest()[:16]})
+    return outcome, model.eval(), data

@@ -20,6 +20,23 @@ def _age(groups: list[dict]) -> str:
         return "of unknown age"
 
 
+def _int8(ctx: ReportContext) -> list[str]:
+    """The int8 subsection: the trained vision models quantized after training (``gelulab int8``)."""
+    from ..experiments import int8
+
+    try:
+        result, source = int8.load_or_measure(ctx.quick)
+    except (ImportError, RuntimeError, ValueError, OSError) as exc:
+        return ["", "### int8 for small models", "", f"_Not measured: {type(exc).__name__}: {exc}_"]
+    verdict = int8.relu_small_int8(result)
+    return ["", "### int8 for small models", "",
+            "The vision tasks' models, trained with each activation (same seed and data order), quantized to int8 "
+            f"after training ({result.meta.get('engine')} backend, static, FX graph mode); latency on one thread "
+            f"(medians, every variant in turns). CPU: {result.meta.get('cpu')}. Source: {source}.", "",
+            int8.markdown_table(result), "",
+            f"- “Small models (mobile) → ReLU”, the int8 part: **{verdict['verdict']}**. {verdict['summary']}."]
+
+
 def build(ctx: ReportContext) -> Section:
     from ..bench import models
 
@@ -44,6 +61,7 @@ def build(ctx: ReportContext) -> Section:
     ]
     if data.get("small"):
         text += ["", "These are few-layer stand-ins (`--quick`): they show the pipeline, not the answer."]
+    text += _int8(ctx)
     source = models.source_text(data) + (f", {_age(data['groups'])}" if data.get("stored") else "")
     return Section(key="inference", title="Inference", markdown="\n".join(text), rerun="gelulab inference",
                    figures=[figure], data_source=source,
