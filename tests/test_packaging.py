@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ("gelulab/accuracy/hard_cases.json", "gelulab/accuracy/campaign.json", "gelulab/analysis/explainer.md",
-        "gelulab/analysis/literature.json",
+        "gelulab/claims/literature.json",
         "gelulab/report/templates/report.html.j2")
 
 

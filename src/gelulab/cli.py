@@ -810,7 +810,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also time gelulab's allocating forward with its output pool on (gelulab.torch.pool), "
                    "beside torch's out= and a copy_ into one reused output: the same memory reuse. The other "
                    "forms always run with the pool off, on fresh memory like torch's")
-    p.add_argument("--no-pool", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for scripts
+    p.add_argument("--no-pool", action="store_true", help="no effect: the allocating forms always run with the "
+                   "pool off now (accepted for older scripts)")
     p.add_argument("--runs", type=int, help="whole measurements one after the other (default 1); each cell shows "
                    "its median and its range over the runs")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
