@@ -80,3 +80,17 @@ def test_cli_int8(capsys, tmp_path):
     data = json.loads(capsys.readouterr().out)
     assert {r["activation"] for r in data["rows"]} == {"relu", "gelu"} and data["verdict"]["verdict"]
     assert int8.load(out) is not None
+
+
+def test_the_language_model_is_quantized_dynamically_with_its_loss_before_and_after():
+    result = int8.run(int8.Int8Config(models=(("lm", "gpt"),), activations=("relu", "gelu"), steps=8,
+                                      lm_batches=(1, 4), repeats=1), progress=False)
+    rows = {r.activation: r for r in result.rows}
+    for r in rows.values():
+        assert r.metric == "val_loss" and r.label == "lm/gpt"
+        assert 0 < r.fp32_acc < 10 and abs(r.int8_acc - r.fp32_acc) < 0.5  # nats per character
+        assert r.float_islands == 2 and r.fused == 0  # two blocks, each activation in float
+        assert set(r.int8_ms) == {"1", "4"}
+    table = int8.markdown_table(result)
+    assert "nats/char" in table and "val loss" in table
+    assert "lm/gpt (batch 4)" in int8.relu_small_int8(result)["summary"]

@@ -1,4 +1,4 @@
-"""int8 for small models: post-training quantization of the trained vision models with ReLU, GELU and SiLU.
+"""int8 for small models: post-training quantization of the trained models with ReLU, GELU and SiLU.
 
 Each model of the vision tasks (scikit-learn's digits CNN, MNIST-1D's MLP and CNN) is trained with
 each activation (same seed, same data order), then quantized after training with PyTorch's FX graph
@@ -11,10 +11,15 @@ activation: ReLU fuses into the quantized convolution or linear layer before it 
 int8 domain (dequantize, the float op, quantize again): the ``float islands`` counted in the
 converted graph.
 
+The language model of the ``lm`` task (the small character transformer) is quantized dynamically
+(``quantize_dynamic``: int8 weights for every ``nn.Linear``, activations quantized per batch inside
+each matmul, everything between the matmuls in float): validation loss in nats per character
+before and after, and latency on 1 and on 16 windows of its block size.
+
 Results are stored (``results/int8.json``, ``$GELULAB_INT8``) and reused by the report, as the other
 measurements are; a file from another machine is not reused.
 
-    gelulab int8                 # 3 models x relu, gelu, silu
+    gelulab int8                 # 4 models x relu, gelu, silu
     gelulab int8 --quick --json  # one model, a few steps
 """
 
@@ -34,7 +39,7 @@ from typing import Any
 
 ACTIVATIONS = ("relu", "gelu", "silu")
 #: (task, model) pairs of the vision tasks
-MODELS = (("digits", "cnn"), ("mnist1d", "mlp"), ("mnist1d", "cnn"))
+MODELS = (("digits", "cnn"), ("mnist1d", "mlp"), ("mnist1d", "cnn"), ("lm", "gpt"))
 QUICK_MODELS = (("mnist1d", "mlp"),)
 DEFAULT_PATH = Path("results") / "int8.json"
 FORMAT = "gelulab-int8/1"
@@ -51,6 +56,8 @@ class Int8Config:
     #: training steps per model (None: each task's default)
     steps: int | None = None
     batches: tuple[int, ...] = (1, 64)
+    #: windows per call timed for the language model
+    lm_batches: tuple[int, ...] = (1, 16)
     repeats: int = 7
     calibration_batches: int = 10
 
@@ -73,10 +80,17 @@ class Int8Row:
     #: batch -> milliseconds per call (median), float32 and int8
     fp32_ms: dict[str, float] = field(default_factory=dict)
     int8_ms: dict[str, float] = field(default_factory=dict)
+    #: what fp32_acc and int8_acc hold: test accuracy, or validation loss in nats per character (lm)
+    metric: str = "test_acc"
 
     @property
     def label(self) -> str:
         return f"{self.task}/{self.model}"
+
+    @property
+    def quality_lost(self) -> float:
+        """What int8 cost: accuracy lost (points as a fraction) or loss gained (nats per character)."""
+        return self.int8_acc - self.fp32_acc if self.metric == "val_loss" else self.fp32_acc - self.int8_acc
 
 
 @dataclass
@@ -150,6 +164,37 @@ def _graph_counts(quantized) -> tuple[int, int]:
     return islands, fused
 
 
+def _language_model(overrides: dict[str, Any], seed: int):
+    """(row, (float32 model, int8 model), validation windows) of the lm task: dynamic int8 of its linears.
+    Its activations run in float between int8 matmuls whatever they are: no fusion, one float pass each."""
+    import torch
+    from torch import nn
+
+    from .lm_task import evaluate_lm, train_lm
+
+    outcome, model, (val_x, val_y) = train_lm(overrides, seed)
+    with _quiet():
+        from torch.ao.quantization import quantize_dynamic
+
+        torch.backends.quantized.engine = ENGINE
+        quantized = quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        int8_loss = evaluate_lm(quantized, val_x, val_y)
+    activations = sum(1 for _ in model.blocks)  # one activation per feed-forward block
+    row = Int8Row("lm", "gpt", overrides["activation"], outcome.metrics["val_loss"], int8_loss, activations, 0,
+                  metric="val_loss")
+    return row, (_Logits(model), _Logits(quantized)), val_x.numpy()
+
+
+class _Logits:
+    """A language model called on windows of token ids, as the latency loop calls a classifier."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def __call__(self, x):
+        return self.model(x)[0]
+
+
 def _accuracy(model, x, y) -> float:
     import torch
 
@@ -198,19 +243,24 @@ def run(config: Int8Config, progress: bool = True) -> Int8Result:
                 for act in config.activations:
                     bar.update(task, description=f"int8: training {task_name}/{model_name} {act}")
                     torch.set_num_threads(threads)
-                    overrides = {"task": task_name, "model": model_name, "activation": act, "impl": "torch"}
+                    overrides = {"task": task_name, "activation": act, "impl": "torch"}
                     if config.steps is not None:
                         overrides["steps"] = config.steps
-                    with contextlib.redirect_stdout(io.StringIO()):
-                        outcome, model, data = train_vision(overrides, config.seed)
-                    q, islands, fused = quantize(model, data.x_train, batches=config.calibration_batches)
-                    trained[act] = (model, q)
-                    rows.append(Int8Row(task_name, model_name, act, outcome.metrics["test_acc"],
-                                        _accuracy(q, data.x_test, data.y_test), islands, fused))
+                    if task_name == "lm":
+                        row, pair, inputs = _language_model(overrides, config.seed)
+                    else:
+                        with contextlib.redirect_stdout(io.StringIO()):
+                            outcome, model, data = train_vision({**overrides, "model": model_name}, config.seed)
+                        q, islands, fused = quantize(model, data.x_train, batches=config.calibration_batches)
+                        pair, inputs = (model, q), data.x_test
+                        row = Int8Row(task_name, model_name, act, outcome.metrics["test_acc"],
+                                      _accuracy(q, data.x_test, data.y_test), islands, fused)
+                    trained[act] = pair
+                    rows.append(row)
                     bar.advance(task)
                 torch.set_num_threads(1)  # one core, as on a phone's small core
-                for batch in config.batches:
-                    x = data.x_test[:batch]
+                for batch in (config.lm_batches if task_name == "lm" else config.batches):
+                    x = inputs[:batch]
                     models = {f"{act}/{kind}": m for act, (fp32, q) in trained.items()
                               for kind, m in (("fp32", fp32), ("int8", q))}
                     ms = _latencies(models, x, config.repeats)
@@ -272,10 +322,14 @@ def load_or_measure(quick: bool = False) -> tuple[Int8Result, str]:
 
 # --- the verdict -----------------------------------------------------------------------------------
 
+def _quality(r: Int8Row, value: float) -> str:
+    return f"{value:.3f} nats/char" if r.metric == "val_loss" else f"{100 * value:.1f} %"
+
+
 def relu_small_int8(result: Int8Result) -> dict[str, Any]:
     """"Small models (mobile) → ReLU", the int8 part: per model, is ReLU's int8 model faster than
-    GELU's and SiLU's (by more than SAME_WITHIN, at the largest batch timed), without losing more
-    accuracy to quantization (at most one point more than theirs)?"""
+    GELU's and SiLU's (by more than SAME_WITHIN, at the largest batch timed), without losing more to
+    quantization (at most one point of accuracy, or 0.01 nats per character, more than theirs)?"""
     parts, clauses, numbers = [], [], {}
     for label in result.labels:
         relu = result.row(label, "relu")
@@ -284,33 +338,38 @@ def relu_small_int8(result: Int8Result) -> dict[str, Any]:
             continue
         batch = max(relu.int8_ms, key=int)
         faster = all(o.int8_ms[batch] > relu.int8_ms[batch] * SAME_WITHIN for o in others)
-        drop = relu.fp32_acc - relu.int8_acc
-        keeps = all(drop <= (o.fp32_acc - o.int8_acc) + 0.01 for o in others)
+        keeps = all(relu.quality_lost <= o.quality_lost + 0.01 for o in others)
         parts.append(faster and keeps)
         numbers[label] = {r.activation: {"int8_ms": r.int8_ms[batch], "fp32_ms": r.fp32_ms[batch],
-                                         "fp32_acc": r.fp32_acc, "int8_acc": r.int8_acc,
+                                         "metric": r.metric, "fp32": r.fp32_acc, "int8": r.int8_acc,
                                          "float_islands": r.float_islands, "fused": r.fused}
                           for r in (relu, *others)}
         clauses.append(f"{label} (batch {batch}): int8 " + ", ".join(
-            f"{r.activation} {r.int8_ms[batch]:.3f} ms, acc {100 * r.fp32_acc:.1f} → {100 * r.int8_acc:.1f} %"
-            f", {r.float_islands} float island{'s' if r.float_islands != 1 else ''}" for r in (relu, *others)))
+            f"{r.activation} {r.int8_ms[batch]:.3f} ms, {_quality(r, r.fp32_acc)} → {_quality(r, r.int8_acc)}"
+            f", {r.float_islands} float pass{'es' if r.float_islands != 1 else ''}" for r in (relu, *others)))
     if not parts:
         return {"verdict": "cannot be settled here", "summary": "no model with ReLU and GELU or SiLU was quantized",
                 "numbers": {}, "command": "gelulab int8"}
     verdict = "holds" if all(parts) else ("fails" if not any(parts) else "holds in part")
-    summary = (f"post-training int8 ({result.meta.get('engine', ENGINE)}, 1 thread): ReLU fuses into the int8 "
-               "layer before it, GELU and SiLU leave the int8 domain for a float op; " + "; ".join(clauses))
+    summary = (f"post-training int8 ({result.meta.get('engine', ENGINE)}, 1 thread): in the static int8 vision "
+               "models ReLU fuses into the layer before it, GELU and SiLU leave the int8 domain for a float pass; "
+               "the language model is quantized dynamically (int8 matmuls, every activation in float); "
+               + "; ".join(clauses))
     return {"verdict": verdict, "summary": summary, "numbers": numbers, "command": "gelulab int8"}
 
 
 def markdown_table(result: Int8Result) -> str:
     batches = sorted({b for r in result.rows for b in r.int8_ms}, key=int)
-    head = "| model | activation | acc fp32 | acc int8 | float islands | fused |" + "".join(
+    head = "| model | activation | metric | fp32 | int8 | float passes | fused |" + "".join(
         f" fp32 b{b} (ms) | int8 b{b} (ms) |" for b in batches)
-    lines = [head, "|" + "---|" * (6 + 2 * len(batches))]
+    lines = [head, "|" + "---|" * (7 + 2 * len(batches))]
     for r in result.rows:
-        cells = "".join(f" {r.fp32_ms.get(b, float('nan')):.3f} | {r.int8_ms.get(b, float('nan')):.3f} |"
-                        for b in batches)
-        lines.append(f"| {r.label} | {r.activation} | {100 * r.fp32_acc:.1f} % | {100 * r.int8_acc:.1f} % | "
-                     f"{r.float_islands} | {r.fused} |{cells}")
+        cells = "".join(f" {_ms(r.fp32_ms.get(b))} | {_ms(r.int8_ms.get(b))} |" for b in batches)
+        metric = "val loss" if r.metric == "val_loss" else "test acc"
+        lines.append(f"| {r.label} | {r.activation} | {metric} | {_quality(r, r.fp32_acc)} | "
+                     f"{_quality(r, r.int8_acc)} | {r.float_islands} | {r.fused} |{cells}")
     return "\n".join(lines)
+
+
+def _ms(v: float | None) -> str:
+    return "–" if v is None else f"{v:.3f}"

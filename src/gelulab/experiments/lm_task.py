@@ -81,6 +81,12 @@ def prepare_lm(config: dict[str, Any]) -> CharCorpus:
 
 def run_lm(config: dict[str, Any], seed: int, on_step: Callable[[int, int], None] | None = None) -> RunOutcome:
     """Train one model; returns final metrics, curves and the parameter counts."""
+    return train_lm(config, seed, on_step)[0]
+
+
+def train_lm(config: dict[str, Any], seed: int, on_step: Callable[[int, int], None] | None = None,
+             ) -> tuple[RunOutcome, GPT, tuple[torch.Tensor, torch.Tensor]]:
+    """``run_lm``, with the trained model (eval mode) and the validation windows: what int8 quantizes."""
     c = {**LM_DEFAULTS, **config}
     corpus = _corpus(c["corpus"])
     gcfg = GPTConfig(vocab_size=corpus.vocab_size, block_size=c["block_size"], n_layer=c["n_layer"],
@@ -132,8 +138,9 @@ def run_lm(config: dict[str, Any], seed: int, on_step: Callable[[int, int], None
         "train_loss": smoothed,
         "grad_flow_log_ratio": log_ratio_sum / steps,
     }
-    return RunOutcome(metrics=metrics, curves=curves, n_params=model.num_params(),
-                      extra={"ffn_params": model.ffn_params(), "ffn_width": gcfg.ffn_width(),
-                             "vocab_size": corpus.vocab_size, "corpus": corpus.source,
-                             "val_characters": int(val_y.numel()),
-                             "data_order_sha256": order_digest.hexdigest()[:16]})
+    outcome = RunOutcome(metrics=metrics, curves=curves, n_params=model.num_params(),
+                         extra={"ffn_params": model.ffn_params(), "ffn_width": gcfg.ffn_width(),
+                                "vocab_size": corpus.vocab_size, "corpus": corpus.source,
+                                "val_characters": int(val_y.numel()),
+                                "data_order_sha256": order_digest.hexdigest()[:16]})
+    return outcome, model.eval(), (val_x, val_y)
