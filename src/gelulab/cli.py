@@ -470,6 +470,24 @@ def _comma_list(text: str, known: list[str] | tuple[str, ...], flag: str) -> lis
     return chosen
 
 
+def _batch_list(text: str, example: str) -> list[int]:
+    """'1,16' -> [1, 16]: batch sizes of at least 1."""
+    try:
+        batches = [int(b) for b in text.split(",")]
+    except ValueError:
+        raise UsageError(f"bad --batches {text!r}; use e.g. {example}") from None
+    if min(batches) < 1:
+        raise UsageError("--batches must be at least 1")
+    return batches
+
+
+def _at_least_one(value: int | None, flag: str) -> int | None:
+    """A count option (None when not given), refused below 1."""
+    if value is not None and value < 1:
+        raise UsageError(f"{flag} must be at least 1")
+    return value
+
+
 def _model_labels() -> list[str]:
     from .bench.models import MODELS
 
@@ -489,19 +507,10 @@ def cmd_inference(args: argparse.Namespace) -> int:
     if args.modes:
         config.modes = _comma_list(args.modes, ("eager", "compile"), "--modes")
     if args.batches:
-        try:
-            config.batches = [int(b) for b in args.batches.split(",")]
-        except ValueError:
-            raise UsageError(f"bad --batches {args.batches!r}; use e.g. 1,16") from None
-        if min(config.batches) < 1:
-            raise UsageError("--batches must be at least 1")
-    if args.repeats is not None:
-        if args.repeats < 1:
-            raise UsageError("--repeats must be at least 1")
+        config.batches = _batch_list(args.batches, "1,16")
+    if _at_least_one(args.repeats, "--repeats") is not None:
         config.repeats = args.repeats
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError("--threads must be at least 1")
+    if _at_least_one(args.threads, "--threads") is not None:
         config.threads = args.threads
     if args.no_gelulab:
         config.gelulab = False
@@ -541,20 +550,11 @@ def cmd_int8(args: argparse.Namespace) -> int:
         config.models = tuple(tuple(c.split("/")) for c in chosen)
     if args.activations:
         config.activations = tuple(_comma_list(args.activations, int8.ACTIVATIONS, "--activations"))
-    if args.steps is not None:
-        if args.steps < 1:
-            raise UsageError("--steps must be at least 1")
+    if _at_least_one(args.steps, "--steps") is not None:
         config.steps = args.steps
     if args.batches:
-        try:
-            config.batches = tuple(int(b) for b in args.batches.split(","))
-        except ValueError:
-            raise UsageError(f"bad --batches {args.batches!r}; use e.g. 1,64") from None
-        if min(config.batches) < 1:
-            raise UsageError("--batches must be at least 1")
-    if args.repeats is not None:
-        if args.repeats < 1:
-            raise UsageError("--repeats must be at least 1")
+        config.batches = tuple(_batch_list(args.batches, "1,64"))
+    if _at_least_one(args.repeats, "--repeats") is not None:
         config.repeats = args.repeats
     out = Path(args.out) if args.out else (None if args.quick else int8.default_path())
     if out is not None:
