@@ -126,3 +126,21 @@ def test_tiny_rule_coefficients_come_from_the_oracle_on_each_side():
     r = correctly_rounded(get("gelu"), np.array([2.0**-149, -(2.0**-149)]), 0, FORMATS["float32"])
     assert r.tie_resolved == 2 and r.oracle == 0
     assert r.rounded[0] == 2.0**-149 and r.rounded[1] == 0 and np.signbit(r.rounded[1])
+
+
+def test_subnormal_ties_take_the_tiny_rule_before_long_double(monkeypatch):
+    """A network whose activations shrank to subnormals sends nearly every element to the rounding
+    decision: its x/2 ties must be decided by the exact tiny-x rule, not evaluated in long double."""
+    from gelulab.functions import rounding as r
+
+    odd = np.arange(1, 2001, 2, dtype=np.uint32).view(np.float32).astype(np.float64)  # x/2 a float32 midpoint
+    x = np.concatenate([odd, -odd])
+    calls = []
+    real = r.long_double_values
+    monkeypatch.setattr(r, "long_double_values", lambda *a: calls.append(a[3].size) or real(*a))
+    for name in ("gelu", "silu", "gelu_tanh"):
+        got = r.correctly_rounded(get(name), x, 0, r.FORMATS["float32"])
+        assert got.tie_resolved == x.size and got.long_double == 0 and got.oracle == 0
+        want = [reference.round_to_format(reference.evaluate(name, float(v), 0), "float32") for v in x[::97]]
+        assert np.array_equal(got.rounded[::97], want), name
+    assert calls == []

@@ -7,13 +7,16 @@ computed value y with a proven error bound e (the exact value lies in [y - e, y 
 rounded directly when no midpoint lies in that interval: every point of it rounds alike. When
 one does, y is *undecided* and goes, in this order, to
 
-1. the same kernels in long double (x86: 64-bit significand, 11 more bits), with their own
-   bound, away from the derivative roots (whose local expansions are float64);
-2. the tiny-x rule: for |x| < 2**-60 a function analytic on that side of 0 with f(0) = 0 is
+1. the tiny-x rule: for |x| < 2**-60 a function analytic on that side of 0 with f(0) = 0 is
    f(x) = c1 x + c2 x**2 + O(x**3), c1 and c2 the one-sided Taylor coefficients read from the
    oracle. When c1 is a power of two the float64 kernel gives c1 x exactly, and when that is a
    midpoint (a subnormal tie) the exact value lies on the side of sign(c2) (times the sign of
-   the factor below): |c2| x**2 exceeds the rest of the series by a factor of 2**60 there;
+   the factor below): |c2| x**2 exceeds the rest of the series by a factor of 2**60 there. It is
+   exact and costs a few vector operations, and long double could not decide these ties (x**2 lies
+   far below its ulp), so it comes first: a network whose activations have shrunk to subnormals
+   sends nearly every element here;
+2. the same kernels in long double (x86: 64-bit significand, 11 more bits), with their own
+   bound, away from the derivative roots (whose local expansions are float64);
 3. the mpmath oracle (:func:`gelulab.reference.evaluate` at 50 digits), rounded by
    :func:`gelulab.reference.round_to_format`.
 
@@ -189,10 +192,10 @@ def correctly_rounded(spec: ActivationSpec, x64: np.ndarray, order: int, fmt: Fl
     rounded, open_ = decide(value, fmt, bound, FLOAT64_ERROR_ULPS, FLOAT64_ABSOLUTE_ERROR)
     result = Rounded(rounded=rounded, exact=value.copy())
     todo = np.flatnonzero(open_)
+    if todo.size:  # first: exact, and cheap; long double never decides these ties (x**2 is below its ulp)
+        todo = _by_tiny_rule(spec, x64, value, order, fmt, factor, todo, result)
     if todo.size:
         todo = _by_long_double(spec, x64, order, fmt, factor, todo, result)
-    if todo.size:
-        todo = _by_tiny_rule(spec, x64, value, order, fmt, factor, todo, result)
     if todo.size:
         _by_oracle(spec, x64, order, fmt, factor, todo, result)
     return result
