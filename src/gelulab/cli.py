@@ -852,10 +852,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_inference)
 
-    p = sub.add_parser("int8", help="post-training int8 of the trained vision models with ReLU, GELU and SiLU",
-                       description="Train the vision tasks' models (digits CNN, MNIST-1D MLP and CNN) with each "
-                       "activation, quantize each to int8 after training (torch.ao FX graph mode, x86 backend, "
-                       "static, calibrated on training batches), and measure test accuracy in float32 and int8, "
+    p = sub.add_parser("int8", help="post-training int8 of the trained models with ReLU, GELU and SiLU",
+                       description="Train the vision tasks' models (digits CNN, MNIST-1D MLP and CNN) and the "
+                       "lm task's transformer with each activation, quantize each to int8 after training (torch.ao, "
+                       "x86 backend: the vision models static in FX graph mode, calibrated on training batches; "
+                       "the transformer dynamically, int8 matmuls), and measure test accuracy (validation loss) "
+                       "in float32 and int8, "
                        "latency of both on one thread at each batch size (medians, every variant in turns), and "
                        "how the int8 graph holds the activation (fused into the layer before it, or a float "
                        "island: dequantize, float op, quantize). Stored in results/int8.json ($GELULAB_INT8), "

@@ -45,7 +45,7 @@ class EvidenceContext:
     _int8: Any = field(default=None, repr=False)
 
     def int8(self):
-        """(int8 result, source): post-training int8 of the trained vision models, taken once per run."""
+        """(int8 result, source): post-training int8 of the trained models, taken once per run."""
         if self._int8 is None:
             from ..experiments.int8 import load_or_measure
 
@@ -394,7 +394,7 @@ def with_inference(key: str, training_key: str) -> EvidenceFunction:
 
 
 def with_int8(training_key: str) -> EvidenceFunction:
-    """Post-training int8 of the trained vision models (:func:`gelulab.experiments.int8.relu_small_int8`)
+    """Post-training int8 of the trained models (:func:`gelulab.experiments.int8.relu_small_int8`)
     and gelulab's own float training (``training_key``) as two parts."""
 
     def evidence(ctx: EvidenceContext) -> Evidence:

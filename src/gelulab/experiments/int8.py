@@ -26,6 +26,7 @@ measurements are; a file from another machine is not reused.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -203,26 +204,18 @@ def _accuracy(model, x, y) -> float:
 
 
 def _latencies(models: dict[str, Any], x, repeats: int) -> dict[str, float]:
-    """Milliseconds per call of each model on x, one thread: every model timed once per round, in turns."""
+    """Milliseconds per call of each model on x: the CPU bench's round-robin sampling
+    (:func:`gelulab.bench.cpu.sample_times`, every model once per round, in turns), medians."""
     import torch
 
+    from ..bench.cpu import sample_times
+
     inputs = torch.from_numpy(x)
-    calls = {}
     with torch.no_grad(), _quiet():
-        for key, m in models.items():
+        for m in models.values():
             m(inputs)  # warm: first calls allocate and pack weights
-            start = time.perf_counter()
-            m(inputs)
-            once = max(time.perf_counter() - start, 1e-6)
-            calls[key] = max(1, min(2000, int(2e-3 / once)))
-        samples: dict[str, list[float]] = {k: [] for k in models}
-        for _ in range(repeats):
-            for key, m in models.items():
-                start = time.perf_counter()
-                for _ in range(calls[key]):
-                    m(inputs)
-                samples[key].append((time.perf_counter() - start) / calls[key] * 1e3)
-    return {k: statistics.median(v) for k, v in samples.items()}
+        samples = sample_times({k: functools.partial(m, inputs) for k, m in models.items()}, repeats)
+    return {k: statistics.median(v) * 1e3 for k, v in samples.items()}
 
 
 def run(config: Int8Config, progress: bool = True) -> Int8Result:
@@ -310,14 +303,22 @@ def load(path: Path | None = None) -> Int8Result | None:
 
 
 def load_or_measure(quick: bool = False) -> tuple[Int8Result, str]:
-    """(result, where it came from): the stored full run, else a run now (quick: a small one)."""
-    stored = None if quick else load()
+    """(result, where it came from): the stored full run, else a full run now, stored (the next caller
+    loads it); quick: a small run, not stored, once per process (the claims and the Inference section
+    share it)."""
+    if quick:
+        return _quick_measurement(), "measured in this build (quick: one model, a few training steps)"
+    stored = load()
     if stored is not None:
         return stored, f"stored {default_path()} ({stored.meta.get('created', '?')})"
-    result = run(Int8Config.quick() if quick else Int8Config(), progress=False)
-    if not quick:
-        save(result)
-    return result, "measured in this build" + (" (quick: one model, a few training steps)" if quick else "")
+    result = run(Int8Config(), progress=False)
+    save(result)
+    return result, "measured in this build"
+
+
+@functools.cache
+def _quick_measurement() -> Int8Result:
+    return run(Int8Config.quick(), progress=False)
 
 
 # --- the verdict -----------------------------------------------------------------------------------

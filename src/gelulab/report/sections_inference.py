@@ -21,7 +21,7 @@ def _age(groups: list[dict]) -> str:
 
 
 def _int8(ctx: ReportContext) -> list[str]:
-    """The int8 subsection: the trained vision models quantized after training (``gelulab int8``)."""
+    """The int8 subsection: the trained models quantized after training (``gelulab int8``)."""
     from ..experiments import int8
 
     try:
@@ -30,9 +30,10 @@ def _int8(ctx: ReportContext) -> list[str]:
         return ["", "### int8 for small models", "", f"_Not measured: {type(exc).__name__}: {exc}_"]
     verdict = int8.relu_small_int8(result)
     return ["", "### int8 for small models", "",
-            "The vision tasks' models, trained with each activation (same seed and data order), quantized to int8 "
-            f"after training ({result.meta.get('engine')} backend, static, FX graph mode); latency on one thread "
-            f"(medians, every variant in turns). CPU: {result.meta.get('cpu')}. Source: {source}.", "",
+            "The vision tasks' models and the language model, trained with each activation (same seed and data "
+            f"order), quantized to int8 after training ({result.meta.get('engine')} backend; the vision models "
+            "static in FX graph mode, the language model dynamically: int8 matmuls, activations in float); latency "
+            f"on one thread (medians, every variant in turns). CPU: {result.meta.get('cpu')}. Source: {source}.", "",
             int8.markdown_table(result), "",
             f"- “Small models (mobile) → ReLU”, the int8 part: **{verdict['verdict']}**. {verdict['summary']}."]
 
