@@ -36,12 +36,29 @@ def test_a_campaign_records_a_scan_once_and_skips_it_on_the_next_run(tmp_path):
     path = tmp_path / "campaign.json"
     rows = campaign.run_campaign(["float16"], ["relu", "silu"], orders=(1,), path=path,
                                  results_dir=tmp_path / "scans", workers=1, progress=False)
-    assert [(r["function"], r["order"]) for r in rows] == [("relu", 1), ("silu", 1)]
+    # silu has a compiled kernel: the same scan grades it, in a row of its own; relu has none
+    assert [(r["function"], r["order"], r["implementation"]) for r in rows] == [
+        ("relu", 1, "gelulab"), ("silu", 1, "gelulab"), ("silu", 1, "gelulab-cpu")]
     assert all(r["finite_wrong"] == 0 and r["inputs"] == 65536 for r in rows)
     assert rows[1]["reference"]["cross_checked"] > 60000  # silu runs in long double; relu has no such kernel
     again = campaign.run_campaign(["float16"], ["relu", "silu"], orders=(1,), path=path,
                                   results_dir=tmp_path / "scans", workers=1, progress=False)
-    assert again == [] and len(campaign.load(path)["scans"]) == 2
+    assert again == [] and len(campaign.load(path)["scans"]) == 3
+
+
+def test_a_scan_recorded_without_its_kernel_is_rerun_for_the_kernel_alone(tmp_path):
+    path = tmp_path / "campaign.json"
+    campaign.run_campaign(["bfloat16"], ["gelu"], orders=(0,), path=path, results_dir=tmp_path / "scans",
+                          workers=1, progress=False)
+    data = campaign.load(path)
+    first = {r["implementation"]: r for r in data["scans"]}
+    assert set(first) == {"gelulab", "gelulab-cpu"}
+    data["scans"] = [first["gelulab"]]
+    path.write_text(__import__("json").dumps(data))
+    rows = campaign.run_campaign(["bfloat16"], ["gelu"], orders=(0,), path=path, results_dir=tmp_path / "scans",
+                                 workers=1, progress=False)
+    assert [r["implementation"] for r in rows] == ["gelulab-cpu"] and rows[0]["finite_wrong"] == 0
+    assert campaign.completed(path)[("gelu", 0, "bfloat16")] == first["gelulab"]  # kept, not rescanned
 
 
 def test_the_cross_check_catches_a_float64_value_outside_its_bound(monkeypatch):
@@ -56,3 +73,13 @@ def test_the_cross_check_catches_a_float64_value_outside_its_bound(monkeypatch):
     assert ref.bound_violations > 250 and ref.cross_worst_float64_ulps > 1000
     want = [reference.round_to_format(reference.evaluate("silu", float(v), 0), "float32") for v in x]
     assert np.array_equal(ref.rounded, want)
+
+
+def test_the_report_lists_every_stored_kernel_scan():
+    from gelulab.report.sections_accuracy import _kernel_table
+
+    stored = campaign.completed(implementation=campaign.KERNEL_IMPL)
+    table = "\n".join(_kernel_table())
+    assert table.count("not scanned yet") == 3 * 3 * len(campaign.KERNEL_ORDERS) - len(stored)
+    for r in stored.values():
+        assert r["finite_wrong"] == 0 and r["worst_ulp"] <= 0.5, r

@@ -9,6 +9,11 @@ and wall time, workers, CPU model, date and gelulab version -- is kept in the re
 (``campaign.json`` beside this module); the report's Accuracy section and the tests read it, not
 rerun it. Inputs a scan finds wrong join the hard-case list.
 
+Where a compiled CPU kernel exists (GELU, GELU-tanh and SiLU: f, and grad * f' with grad = 1), the
+same scan grades it too (implementation ``gelulab-cpu``): the reference is computed once and each
+implementation gets its own row. A scan recorded before the kernels were graded is rerun for the
+kernel alone.
+
     python -m gelulab.accuracy.campaign run --dtype float16 bfloat16
     python -m gelulab.accuracy.campaign run --dtype float32 --max-seconds 3600
     python -m gelulab.accuracy.campaign run --dtype float32 --address HEAD:6379   # on a Ray cluster
@@ -32,6 +37,9 @@ from .scan import DEFAULT_RESULTS_DIR, ScanResult, ScanSpec, cpu_model, run_scan
 CAMPAIGN_PATH = Path(__file__).with_name("campaign.json")
 CAMPAIGN_FORMAT = "gelulab-accuracy-campaign/1"
 IMPL = "gelulab"
+#: The compiled CPU kernels, graded in the same scans as gelulab's own functions where they exist.
+KERNEL_IMPL = "gelulab-cpu"
+KERNEL_ORDERS = (0, 1)
 ORDERS = (0, 1, 2)
 
 
@@ -53,17 +61,29 @@ def load(path: Path = CAMPAIGN_PATH) -> dict[str, Any]:
     return data
 
 
-def scan_spec(function: str, order: int, dtype: str) -> ScanSpec:
-    return ScanSpec.exhaustive(function, order, dtype, (IMPL,), cross_check=True)
+def implementations(function: str, order: int, dtype: str) -> tuple[str, ...]:
+    """What a scan of (function, order, dtype) grades: gelulab's functions, and the compiled CPU kernel
+    where one exists for that function, order and dtype."""
+    if order not in KERNEL_ORDERS:
+        return (IMPL,)
+    from ..kernels.cpu import has_fast_kernel
+    from .formats import dtype_info
+
+    return (IMPL, KERNEL_IMPL) if has_fast_kernel(function, dtype_info(dtype).numpy) else (IMPL,)
 
 
-def summarize(result: ScanResult) -> dict[str, Any]:
-    """The campaign row of one completed scan."""
-    s = result.results[IMPL]
+def scan_spec(function: str, order: int, dtype: str, impls: tuple[str, ...] | None = None) -> ScanSpec:
+    return ScanSpec.exhaustive(function, order, dtype, impls or implementations(function, order, dtype),
+                               cross_check=True)
+
+
+def summarize(result: ScanResult, impl: str = IMPL) -> dict[str, Any]:
+    """The campaign row of one implementation in a completed scan."""
+    s = result.results[impl]
     ref = result.reference
     return {
         "function": result.spec.function, "order": result.spec.order, "dtype": result.spec.dtype,
-        "implementation": IMPL, "inputs": s.count, "finite_inputs": s.finite_count, "wrong": s.count - s.correct,
+        "implementation": impl, "inputs": s.count, "finite_inputs": s.finite_count, "wrong": s.count - s.correct,
         "finite_wrong": s.finite_wrong, "worst_ulp": s.max_ulp, "worst_x": s.worst_x,
         "signed_zero_mismatch": s.signed_zero_mismatch,
         "reference": {"long_double": ref.long_double, "tie_resolved": ref.tie_resolved, "oracle": ref.escalated,
@@ -96,8 +116,10 @@ def record(row: dict[str, Any], path: Path = CAMPAIGN_PATH) -> None:
     os.replace(tmp, path)
 
 
-def completed(path: Path = CAMPAIGN_PATH) -> dict[tuple[str, int, str], dict[str, Any]]:
-    return {(r["function"], r["order"], r["dtype"]): r for r in load(path)["scans"]}
+def completed(path: Path = CAMPAIGN_PATH, implementation: str = IMPL) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """The recorded rows of one implementation, by (function, order, dtype)."""
+    return {(r["function"], r["order"], r["dtype"]): r for r in load(path)["scans"]
+            if r["implementation"] == implementation}
 
 
 def run_campaign(dtypes: list[str], functions: list[str] | None = None, orders: tuple[int, ...] = ORDERS,
@@ -108,35 +130,37 @@ def run_campaign(dtypes: list[str], functions: list[str] | None = None, orders: 
     import time
 
     start = time.perf_counter()
-    done = completed(path)
     recorded = []
     for dtype in dtypes:
         for function in functions or names():
             function = get(function).name
             for order in orders:
-                if (function, order, dtype) in done:
+                todo = tuple(i for i in implementations(function, order, dtype)
+                             if (function, order, dtype) not in completed(path, i))
+                if not todo:
                     continue
                 left = None if max_seconds is None else max_seconds - (time.perf_counter() - start)
                 if left is not None and left <= 0:
                     return recorded
-                spec = scan_spec(function, order, dtype)
+                spec = scan_spec(function, order, dtype, todo)
                 result = run_scan(spec, path=spec.default_path(results_dir), workers=workers, progress=progress,
                                   max_seconds=left, use_ray=use_ray, ray_address=ray_address)
                 if not result.complete:
                     return recorded
-                row = summarize(result)
-                record(row, path)
-                recorded.append(row)
-                wrong = [HardCase(function, order, dtype, float.fromhex(x), "found wrong by the exhaustive campaign")
-                         for x in row["wrong_examples"]]
-                if wrong:
-                    merge_cases(wrong)
+                for impl in todo:
+                    row = summarize(result, impl)
+                    record(row, path)
+                    recorded.append(row)
+                    wrong = [HardCase(function, order, dtype, float.fromhex(x),
+                                      f"found wrong in {impl} by the exhaustive campaign") for x in row["wrong_examples"]]
+                    if wrong:
+                        merge_cases(wrong)
     return recorded
 
 
 def _format_row(r: dict[str, Any]) -> str:
     ref = r["reference"]
-    return (f"{r['function']:12s} d{r['order']} {r['dtype']:9s} {r['finite_inputs']:>13,} finite  "
+    return (f"{r['implementation']:12s} {r['function']:12s} d{r['order']} {r['dtype']:9s} {r['finite_inputs']:>13,} finite  "
             f"{r['finite_wrong']:>5} wrong  worst {r['worst_ulp']:.3f} ulp  oracle {ref['oracle']:>7,}  "
             f"cross-check worst {ref['cross_worst_float64_ulps']:.2f} ulp64  {r['wall_seconds']:>8.0f} s  "
             f"{r['cpu_model']} ({r['workers']} workers) {r['date']}")

@@ -114,7 +114,25 @@ def campaign_table() -> list[str]:
     total = 3 * len(names()) * len(campaign.ORDERS)
     shape = f"{len(names())} functions × {len(campaign.ORDERS)} orders × 3 dtypes"
     lines += ["", f"{scanned} of {total} scans ({shape}) are complete; rows with no complete scan are left "
-              "out. Machines: " + ("; ".join(sorted(machines)) or "none") + "."]
+              "out. Machines: " + ("; ".join(sorted(machines)) or "none") + ".", "", *_kernel_table()]
+    return lines
+
+
+def _kernel_table() -> list[str]:
+    """The compiled CPU kernels' rows of the campaign: graded in the same scans, on the same reference."""
+    kernels = campaign.completed(implementation=campaign.KERNEL_IMPL)
+    lines = [f"The compiled CPU kernels (`--impl {campaign.KERNEL_IMPL}`: f(x) and grad·f′(x) with grad = 1, "
+             "each rounded once) are graded in the same scans against the same reference:", "",
+             "| dtype | function | f | grad·f′ |", "|---|---|---|---|"]
+    for dtype in ("float32", "float16", "bfloat16"):
+        for name in ("gelu", "gelu_tanh", "silu"):
+            cells = []
+            for order in campaign.KERNEL_ORDERS:
+                r = kernels.get((name, order, dtype))
+                cells.append("not scanned yet" if r is None else
+                             f"{'2^32' if r['inputs'] == 1 << 32 else format(r['inputs'], ',')} inputs, "
+                             f"{r['finite_wrong']:,} wrong ({r['wall_seconds']:,.0f} s)")
+            lines.append(f"| {dtype} | {name} | " + " | ".join(cells) + " |")
     return lines
 
 
