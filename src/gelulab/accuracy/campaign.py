@@ -151,8 +151,8 @@ def run_campaign(dtypes: list[str], functions: list[str] | None = None, orders: 
                     row = summarize(result, impl)
                     record(row, path)
                     recorded.append(row)
-                    wrong = [HardCase(function, order, dtype, float.fromhex(x),
-                                      f"found wrong in {impl} by the exhaustive campaign") for x in row["wrong_examples"]]
+                    note = f"found wrong in {impl} by the exhaustive campaign"
+                    wrong = [HardCase(function, order, dtype, float.fromhex(x), note) for x in row["wrong_examples"]]
                     if wrong:
                         merge_cases(wrong)
     return recorded
@@ -160,7 +160,8 @@ def run_campaign(dtypes: list[str], functions: list[str] | None = None, orders: 
 
 def _format_row(r: dict[str, Any]) -> str:
     ref = r["reference"]
-    return (f"{r['implementation']:12s} {r['function']:12s} d{r['order']} {r['dtype']:9s} {r['finite_inputs']:>13,} finite  "
+    return (f"{r['implementation']:12s} {r['function']:12s} d{r['order']} {r['dtype']:9s} "
+            f"{r['finite_inputs']:>13,} finite  "
             f"{r['finite_wrong']:>5} wrong  worst {r['worst_ulp']:.3f} ulp  oracle {ref['oracle']:>7,}  "
             f"cross-check worst {ref['cross_worst_float64_ulps']:.2f} ulp64  {r['wall_seconds']:>8.0f} s  "
             f"{r['cpu_model']} ({r['workers']} workers) {r['date']}")
