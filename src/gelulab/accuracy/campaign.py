@@ -93,6 +93,7 @@ def summarize(result: ScanResult, impl: str = IMPL) -> dict[str, Any]:
         "cpu_seconds": round(result.cpu_seconds, 1), "wall_seconds": round(result.wall_seconds, 1),
         "workers": result.workers, "cpu_model": _machines(result), "cores": os.cpu_count(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "gelulab_version": _version(),
+        **({"kernel_bounds": result.kernel_bounds.to_dict()} if impl == KERNEL_IMPL and result.kernel_bounds else {}),
     }
 
 

@@ -56,6 +56,10 @@ class Reference:
     #: worst |y64 - exact| / ulp64(exact) seen among verified inputs
     verify_worst_float64_ulps: float = 0.0
     escalated_examples: list[str] = field(default_factory=list)
+    #: the cross-check's long double values (``wide``) at the inputs ``wide_index``, kept for checks
+    #: of other error bounds against them (the CPU kernels')
+    wide_index: np.ndarray | None = None
+    wide: np.ndarray | None = None
 
 
 def float64_values(name: str, x: np.ndarray, order: int) -> np.ndarray:
@@ -96,6 +100,7 @@ def _cross_check(name: str, x64: np.ndarray, y64: np.ndarray, order: int, dt: DT
     if found is None:
         return
     idx, wide = found
+    ref.wide_index, ref.wide = idx, wide
     with np.errstate(all="ignore"):
         ulps = (np.abs(y64[idx].astype(np.longdouble) - wide) / np.spacing(np.abs(y64[idx]))).astype(np.float64)
         absolute = np.abs(y64[idx].astype(np.longdouble) - wide).astype(np.float64)

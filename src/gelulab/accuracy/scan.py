@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.cpu.bounds import BoundCheck
 from .formats import DType, dtype_info
 from .grading import GradeStats, grade
 from .implementations import resolve_implementation
@@ -136,6 +137,27 @@ class ChunkResult:
     cpu_seconds: float
     reference: ReferenceStats
     stats: dict[str, GradeStats]
+    #: the CPU kernels' error bounds checked against the cross-check's long double values
+    kernel_bounds: BoundCheck | None = None
+
+
+#: The implementation whose error bounds a cross-checked float32 scan also checks (see _kernel_bounds).
+KERNEL_IMPL = "gelulab-cpu"
+
+
+def _kernel_bounds(spec: ScanSpec, x: np.ndarray, ref: Any) -> BoundCheck | None:
+    """The CPU kernels' bounds at every cross-checked input, when the scan grades those kernels in
+    float32 (:mod:`gelulab.kernels.cpu.bounds`): their roundings of any product then rest on it."""
+    if not (spec.cross_check and KERNEL_IMPL in spec.impls and spec.dtype == "float32" and spec.order in (0, 1)
+            and ref.wide_index is not None):
+        return None
+    from ..kernels.cpu import has_fast_kernel
+    from ..kernels.cpu.bounds import check
+
+    if not has_fast_kernel(spec.function, np.float32):
+        return None
+    keep = np.isfinite(ref.wide)
+    return check(spec.function, x.reshape(-1)[ref.wide_index[keep]], spec.order, ref.wide[keep])
 
 
 def grade_chunk(spec: ScanSpec, index: int) -> ChunkResult:
@@ -155,7 +177,9 @@ def grade_chunk(spec: ScanSpec, index: int) -> ChunkResult:
     rs = ReferenceStats(ref.escalated, ref.tie_resolved, ref.verified, ref.long_double,
                         ref.verify_worst_float64_ulps, ref.cross_checked, ref.bound_violations,
                         ref.cross_worst_float64_ulps, ref.verify_failures, ref.escalated_examples)
-    return ChunkResult(index, int(x.size), time.perf_counter() - start, time.process_time() - cpu_start, rs, stats)
+    bounds = _kernel_bounds(spec, x, ref)
+    return ChunkResult(index, int(x.size), time.perf_counter() - start, time.process_time() - cpu_start, rs, stats,
+                       bounds)
 
 
 @dataclass
@@ -176,6 +200,7 @@ class ScanResult:
     workers: int = 1
     #: wall seconds per machine (CPU model) that ran chunks: a scan resumed elsewhere says so
     machines: dict[str, float] = field(default_factory=dict)
+    kernel_bounds: BoundCheck | None = None
 
     @property
     def complete(self) -> bool:
@@ -189,6 +214,10 @@ class ScanResult:
         self.reference.merge(chunk.reference)
         for name, s in chunk.stats.items():
             self.results.setdefault(name, GradeStats()).merge(s)
+        if chunk.kernel_bounds is not None:
+            if self.kernel_bounds is None:
+                self.kernel_bounds = BoundCheck()
+            self.kernel_bounds.merge(chunk.kernel_bounds)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -209,6 +238,7 @@ class ScanResult:
             "reference": asdict(self.reference),
             "skipped": self.skipped,
             "results": {k: v.to_dict() for k, v in self.results.items()},
+            "kernel_bounds": None if self.kernel_bounds is None else self.kernel_bounds.to_dict(),
         }
 
     @classmethod
@@ -222,7 +252,8 @@ class ScanResult:
                    wall_seconds=d["wall_seconds"], reference=ReferenceStats(**d["reference"]),
                    results={k: GradeStats.from_dict(v) for k, v in d["results"].items()}, skipped=d["skipped"],
                    started_at=d["started_at"], updated_at=d["updated_at"], workers=d.get("workers", 1),
-                   machines=dict(d.get("machines", {})))
+                   machines=dict(d.get("machines", {})),
+                   kernel_bounds=BoundCheck.from_dict(d["kernel_bounds"]) if d.get("kernel_bounds") else None)
 
     def save(self, path: Path) -> None:
         """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
