@@ -152,12 +152,25 @@ def _kernel_bounds(spec: ScanSpec, x: np.ndarray, ref: Any) -> BoundCheck | None
             and ref.wide_index is not None):
         return None
     from ..kernels.cpu import has_fast_kernel
-    from ..kernels.cpu.bounds import check
+    from ..kernels.cpu.bounds import MARGIN_ULPS, check
 
     if not has_fast_kernel(spec.function, np.float32):
         return None
+    from ..functions.rounding import FLOAT64_ABSOLUTE_ERROR, FLOAT64_ERROR_ULPS
+
+    xs = x.reshape(-1)
     keep = np.isfinite(ref.wide)
-    return check(spec.function, x.reshape(-1)[ref.wide_index[keep]], spec.order, ref.wide[keep])
+    wide_index = ref.wide_index[keep]
+    # the rest (a derivative's root windows): the reference's float64 value, its bound added to the margin
+    rest = np.ones(xs.size, bool)
+    rest[ref.wide_index] = False
+    rest &= np.isfinite(ref.exact) & np.isfinite(xs)
+    rest_index = np.flatnonzero(rest)
+    true = np.concatenate([ref.wide[keep], ref.exact[rest_index].astype(np.longdouble)])
+    margin = np.concatenate([np.full(wide_index.size, MARGIN_ULPS),
+                             np.full(rest_index.size, MARGIN_ULPS + FLOAT64_ERROR_ULPS)])
+    return check(spec.function, np.concatenate([xs[wide_index], xs[rest_index]]), spec.order, true, margin,
+                 FLOAT64_ABSOLUTE_ERROR if rest_index.size else 0.0)
 
 
 def grade_chunk(spec: ScanSpec, index: int) -> ChunkResult:
