@@ -49,6 +49,7 @@ from .elements import (
     is_hard,
     round_ends,
     slope,
+    tiny_rule,
     value,
 )
 from .runtime import (
@@ -110,10 +111,13 @@ def _forward_core(kind, x, out):
 
 @njit(inline="always", **OPTS)
 def _forward_general(kind, x, out):
-    """f over x by the erfc form: values into out; the count of undecided roundings."""
+    """f over x by the erfc form, with the tiny-x rule: values into out; the count of undecided
+    roundings."""
     hard = 0
     for i in range(x.size):
-        y, bound = value(kind, np.float64(x[i]))
+        xi = np.float64(x[i])
+        y, bound = value(kind, xi)
+        y, bound = tiny_rule(xi, y, bound)
         hard += is_hard(y, bound)
         out[i] = np.float32(y)
     return hard
