@@ -25,8 +25,15 @@ x = -1.2785), and they grow with |z| for the sigmoid forms, whose exponent's rou
 amplified by |z|. ``ERROR_BOUNDS`` gives each bound; tests/kernels measures the actual errors
 against mpmath and checks they stay below.
 
-Odd subnormal float32 inputs, where f(x) ~ x/2 is a float32 midpoint, are hard cases like any
-other: the exact path rounds them towards the sign of the x^2 term.
+Odd subnormal float32 inputs, where f(x) ~ x/2 is a float32 midpoint, leave the core form
+undecided; their block takes the erfc form, which applies the tiny-x rule of
+:mod:`gelulab.functions.rounding` in the kernel (:func:`.elements.tiny_rule`: such a tie rounds
+towards +inf), so a network whose activations have shrunk to subnormals stays off the exact path.
+
+How it is checked: the exhaustive campaign (:mod:`gelulab.accuracy.campaign`, implementation
+``gelulab-cpu``) grades f and grad * f' (grad = 1) on every float32 input against the correctly
+rounded reference, and checks both forms' error bounds on every input against long double
+(:mod:`.bounds`), which covers the products with any other factor.
 
 This module holds the float32 loop drivers, their OpenMP workers and the public functions; the
 element math (values, bounds, core forms, rounding tests) is :mod:`.elements`, the threads, the
