@@ -505,7 +505,7 @@ def cmd_inference(args: argparse.Namespace) -> int:
     if args.activations:
         config.activations = _comma_list(args.activations, models.TORCH_MODULES, "--activations")
     if args.modes:
-        config.modes = _comma_list(args.modes, ("eager", "compile"), "--modes")
+        config.modes = _comma_list(args.modes, models.MODES, "--modes")
     if args.batches:
         config.batches = _batch_list(args.batches, "1,16")
     if _at_least_one(args.repeats, "--repeats") is not None:
@@ -840,7 +840,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", help=f"comma list (default all): {', '.join(_model_labels())}")
     p.add_argument("--activations", help="torch modules swapped in (default relu,gelu,gelu_tanh,silu)")
     p.add_argument("--batches", help="comma list of batch sizes (default 1,16)")
-    p.add_argument("--modes", help="eager, compile or both (default eager,compile; compiles take minutes)")
+    p.add_argument("--modes", help="comma list of eager (inference), compile (inference, torch.compile) and train "
+                        "(a training step: forward and backward, eager) (default eager,compile; compiles take minutes)")
     p.add_argument("--repeats", type=int, help="timed passes per variant (default 7)")
     p.add_argument("--threads", type=int, help="torch threads (default torch's own)")
     p.add_argument("--no-gelulab", action="store_true", help="leave out gelulab's ops")

@@ -69,6 +69,31 @@ def test_a_group_times_every_variant_against_relu_and_profiles_the_share(resnet_
                                     _config(repeats=1))["rows"])
 
 
+def test_a_training_step_runs_backward_through_every_variant_and_leaves_them_for_inference(resnet_variants):
+    g = models.measure_group(models.MODELS["ResNet-50"], resnet_variants, 1, "train", _config(repeats=1))
+    rows = {r["variant"]: r for r in g["rows"]}
+    assert g["mode"] == "train" and set(rows) == set(resnet_variants)  # gelulab's ops too: eager
+    assert all("activation_share" not in r for r in rows.values())
+    assert all(not v["model"].training for v in resnet_variants.values())
+
+    def grad(key):  # the first convolution's gradient after the step: it flows through every activation
+        return next(p.grad for p in resnet_variants[key]["model"].parameters() if p.grad is not None)
+
+    ours, theirs, relu = grad("gelulab gelu"), grad("torch gelu"), grad("torch relu")
+    assert (ours - theirs).norm() <= 1e-3 * theirs.norm()  # the same step, up to torch's GELU's roundings
+    assert (relu - theirs).norm() > 0.1 * theirs.norm()
+
+
+def test_training_groups_are_not_counted_as_inference():
+    def group(mode, gelu):
+        rows = [{"variant": "torch relu", "activation": "relu", "implementation": "torch", "vs_relu": 1.0},
+                {"variant": "torch gelu", "activation": "gelu", "implementation": "torch", "vs_relu": gelu}]
+        return {"model": "ResNet-50", "family": "vision", "batch": 1, "mode": mode, "rows": rows}
+
+    verdict = models.relu_faster_inference({"groups": [group("eager", 1.2), group("train", 0.9)]})
+    assert verdict["verdict"] == "holds" and len(verdict["numbers"]["parts"]) == 1
+
+
 def test_a_stored_measurement_is_resumed_group_by_group(tmp_path, monkeypatch):
     calls = []
     real = models.measure_group

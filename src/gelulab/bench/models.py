@@ -4,8 +4,9 @@ Each model (ResNet-50, ConvNeXt-T, MobileNetV2, EfficientNet-B0, ViT-S/16, BERT-
 its config with random weights (no download), once per *variant*: its own activation, and every
 activation module swapped to torch's ReLU, GELU, GELU-tanh and SiLU (``nn.ReLU``, ``nn.GELU()``,
 ``nn.GELU("tanh")``, ``nn.SiLU``), and to gelulab's correctly rounded op of the same activations
-(``gelulab.torch.swap_activations``). For a batch size and a mode (eager, or ``torch.compile``) the
-variants are timed in turns (A B C ... A B C ...) under ``torch.inference_mode``; the result is the
+(``gelulab.torch.swap_activations``). For a batch size and a mode (eager or ``torch.compile``
+inference under ``torch.inference_mode``, or ``train``: one eager training step, forward in train
+mode and backward) the variants are timed in turns (A B C ... A B C ...); the result is the
 median latency with its range, and each variant's ratio to the ReLU variant timed in the same turns.
 In eager mode a profiled pass wraps every activation module in ``torch.profiler.record_function``
 and gives the activation's share of the forward's time (compiled graphs fuse the activation into
@@ -271,13 +272,31 @@ def activation_share(model, inputs: dict, passes: int = 2) -> float:
     return inside / wall if wall > 0 else float("nan")
 
 
+#: Modes that run gelulab's ops too (eager): inference, and a training step (forward and backward).
+EAGER_MODES = ("eager", "train")
+MODES = ("eager", "compile", "train")
+
+
+def _training_step(model, inputs: dict) -> Callable[[], None]:
+    """One training step's compute, eager: forward in train mode (dropout, batch statistics),
+    backward of the summed first output (logits, or the last hidden state), gradients cleared
+    first. No optimizer update: it costs the same for every activation."""
+
+    def step() -> None:
+        model.zero_grad(set_to_none=True)
+        out = model(**inputs)[0]
+        out.float().sum().backward()
+
+    return step
+
+
 def measure_group(spec: ModelSpec, variants: dict[str, dict], batch: int, mode: str,
                   config: ModelBenchConfig) -> dict[str, Any]:
     """One (model, batch, mode): every variant's latency (timed in turns), ratio to ReLU and share."""
     import torch
 
     inputs = spec.inputs(batch, config.small)
-    chosen = {k: v for k, v in variants.items() if mode == "eager" or v["implementation"] == "torch"}
+    chosen = {k: v for k, v in variants.items() if mode in EAGER_MODES or v["implementation"] == "torch"}
     compile_s: dict[str, float] = {}
     runners: dict[str, Callable[[], Any]] = {}
     for k, v in chosen.items():
@@ -295,8 +314,14 @@ def measure_group(spec: ModelSpec, variants: dict[str, dict], batch: int, mode: 
             with torch.inference_mode():
                 model(**inputs)
 
-        runners[k] = run
-    times = _time_in_turns(runners, config.repeats)
+        runners[k] = _training_step(model, inputs) if mode == "train" else run
+    for v in chosen.values():
+        v["model"].train(mode == "train")
+    try:
+        times = _time_in_turns(runners, config.repeats)
+    finally:
+        for v in chosen.values():
+            v["model"].eval()
     median = {k: statistics.median(t) for k, t in times.items()}
     relu = median.get("torch relu")
     rows = []
@@ -513,9 +538,8 @@ def relu_faster_inference(data: dict[str, Any]) -> dict[str, Any]:
     Holds when ReLU is measurably faster than every other variant in every vision group; fails when
     it is measurably faster in none; holds in part otherwise."""
     parts: dict[str, bool] = {}
-    for g in data["groups"]:
-        if g["family"] != "vision":
-            continue
+    inference = [g for g in data["groups"] if g["family"] == "vision" and g["mode"] != "train"]
+    for g in inference:
         rows = by_activation(g)
         for a, r in rows.items():
             if a == "relu" or (a == "own" and r["activation"] == "relu"):
@@ -526,8 +550,7 @@ def relu_faster_inference(data: dict[str, Any]) -> dict[str, Any]:
         return {"verdict": "cannot be settled here", "summary": "no vision model was timed", "numbers": {}}
     n = sum(parts.values())
     verdict = "holds" if n == len(parts) else "fails" if n == 0 else "holds in part"
-    ratios = [by_activation(g)[a]["vs_relu"] for g in data["groups"] if g["family"] == "vision"
-              for a in by_activation(g) if a != "relu"]
+    ratios = [by_activation(g)[a]["vs_relu"] for g in inference for a in by_activation(g) if a != "relu"]
     summary = (f"vision models, other activations' latency / ReLU's: {min(ratios):.2f}-{max(ratios):.2f}x; ReLU "
                f"measurably faster (>{100 * (SAME_WITHIN - 1):.0f} %) in {n} of {len(parts)} comparisons")
     return {"verdict": verdict, "summary": summary, "numbers": {"parts": parts}}
