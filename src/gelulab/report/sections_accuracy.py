@@ -122,16 +122,23 @@ def _kernel_table() -> list[str]:
     """The compiled CPU kernels' rows of the campaign: graded in the same scans, on the same reference."""
     kernels = campaign.completed(implementation=campaign.KERNEL_IMPL)
     lines = [f"The compiled CPU kernels (`--impl {campaign.KERNEL_IMPL}`: f(x) and grad·f′(x) with grad = 1, "
-             "each rounded once) are graded in the same scans against the same reference:", "",
+             "each rounded once) are graded in the same scans against the same reference; in float32 the "
+             "error bounds their roundings rest on are checked too, on every input, against long double "
+             "(which covers grad·f′ and f(a)·b for any other factor):", "",
              "| dtype | function | f | grad·f′ |", "|---|---|---|---|"]
     for dtype in ("float32", "float16", "bfloat16"):
         for name in ("gelu", "gelu_tanh", "silu"):
             cells = []
             for order in campaign.KERNEL_ORDERS:
                 r = kernels.get((name, order, dtype))
-                cells.append("not scanned yet" if r is None else
-                             f"{'2^32' if r['inputs'] == 1 << 32 else format(r['inputs'], ',')} inputs, "
-                             f"{r['finite_wrong']:,} wrong ({r['wall_seconds']:,.0f} s)")
+                if r is None:
+                    cells.append("not scanned yet")
+                    continue
+                kb = r.get("kernel_bounds")
+                bounds = (f"; error bounds checked on {kb['checked']:,} inputs, {kb['violations']:,} outside"
+                          if kb else "")
+                cells.append(f"{'2^32' if r['inputs'] == 1 << 32 else format(r['inputs'], ',')} inputs, "
+                             f"{r['finite_wrong']:,} wrong{bounds} ({r['wall_seconds']:,.0f} s)")
             lines.append(f"| {dtype} | {name} | " + " | ".join(cells) + " |")
     return lines
 
