@@ -62,3 +62,58 @@ def test_a_midpoint_rounds_up_and_a_float32_stays():
     assert [np.float32(e[0]) for e in ends] == [np.float32(2 * 2.0**-149), np.float32(2.0**-149),
                                                 np.float32(-(2.0**-149))]
     assert all(e[1] == 0.0 for e in ends)
+
+
+@pytest.mark.parametrize("name", elements.FAST_NAMES)
+def test_the_product_rule_s_premise_holds_for_every_kernel(name):
+    # f'(x) = 1/2 + c1 x on both sides of 0 with c1 > 0: the backward's nudge towards sign(grad * x)
+    for side in rounding.tiny_constant_taylor(name, 1):
+        assert side is not None and side[0] == 0.5 and side[1] > 0, side
+
+
+def _oracle_product(name: str, grad: np.ndarray, x: np.ndarray, order: int) -> np.ndarray:
+    import mpmath
+
+    out = []
+    for g, v in zip(grad, x, strict=True):
+        with mpmath.workdps(60):  # the product at the oracle's precision, not at mpmath's default 15 digits
+            exact = mpmath.mpf(float(g)) * reference.evaluate(name, float(v), order)
+            r = np.float32(reference.round_to_format(exact, "float32"))
+        out.append(np.copysign(np.float32(0), np.float32(g) * np.float32(v if order == 0 else 1)) if r == 0 else r)
+    return np.array(out, dtype=np.float32)
+
+
+def _tiny_products(rng: np.random.Generator, n: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+    """Odd subnormal factors (their halves are float32 midpoints) against tiny x of both signs, and 0."""
+    grad = (rng.integers(0, 2000, n).astype(np.uint32) * 2 + 1).view(np.float32) * rng.choice([-1, 1], n)
+    x = np.ldexp(rng.uniform(0.5, 1, n), rng.integers(-140, -61, n)).astype(np.float32) * rng.choice([-1, 1], n)
+    x[:20] = 0.0
+    return grad.astype(np.float32), x.astype(np.float32)
+
+
+@pytest.mark.parametrize("name", elements.FAST_NAMES)
+def test_backward_ties_at_tiny_x_are_correctly_rounded_without_the_exact_path(name, monkeypatch):
+    grad, x = _tiny_products(np.random.default_rng(11))
+
+    def no_exact_path(*args, **kw):
+        raise AssertionError("the exact path was taken")
+
+    monkeypatch.setattr(fast.reference_path, "derivative_times", no_exact_path)
+    got = fast.derivative_times(name, grad, x)
+    want = _oracle_product(name, grad, x, 1)
+    bad = got.view(np.uint32) != want.view(np.uint32)
+    assert not bad.any(), list(zip(grad[bad][:4], x[bad][:4], strict=True))
+
+
+@pytest.mark.parametrize("name", [*elements.FAST_NAMES, "hardswish", "softplus"])
+def test_the_rounding_decision_breaks_product_ties_at_tiny_x_without_the_oracle(name, monkeypatch):
+    from gelulab.functions import get
+
+    grad, x = _tiny_products(np.random.default_rng(5), 400)
+    spec = get(name)
+    monkeypatch.setattr(rounding, "_by_oracle", lambda *a, **k: (_ for _ in ()).throw(AssertionError("oracle")))
+    got = rounding.correctly_rounded(spec, x.astype(np.float64), 1, rounding.FORMATS["float32"],
+                                     factor=grad.astype(np.float64))
+    want = _oracle_product(name, grad, x, 1)
+    assert np.array_equal(np.float32(got.rounded).view(np.uint32), want.view(np.uint32))
+    assert got.tie_resolved >= 300  # every nonzero x: the product s/2 is a midpoint

@@ -14,7 +14,10 @@ one does, y is *undecided* and goes, in this order, to
    the factor below): |c2| x**2 exceeds the rest of the series by a factor of 2**60 there. It is
    exact and costs a few vector operations, and long double could not decide these ties (x**2 lies
    far below its ulp), so it comes first: a network whose activations have shrunk to subnormals
-   sends nearly every element here;
+   sends nearly every element here. For a product whose f^(order)(0) = c0 is itself a power of two
+   (the backward grad * f'(x), f'(0) = 1/2) the same holds one term lower: the float64 value is
+   grad * c0 exactly, and a midpoint there (an odd subnormal grad) lies on the side of
+   sign(grad * c1 * x), c1 = f^(order+1)(0);
 2. the same kernels in long double (x86: 64-bit significand, 11 more bits), with their own
    bound, away from the derivative roots (whose local expansions are float64);
 3. the mpmath oracle (:func:`gelulab.reference.evaluate` at 50 digits), rounded by
@@ -194,6 +197,8 @@ def correctly_rounded(spec: ActivationSpec, x64: np.ndarray, order: int, fmt: Fl
     todo = np.flatnonzero(open_)
     if todo.size:  # first: exact, and cheap; long double never decides these ties (x**2 is below its ulp)
         todo = _by_tiny_rule(spec, x64, value, order, fmt, factor, todo, result)
+    if todo.size and factor is not None:
+        todo = _by_constant_term_rule(spec, x64, value, order, fmt, factor, todo, result)
     if todo.size:
         todo = _by_long_double(spec, x64, order, fmt, factor, todo, result)
     if todo.size:
@@ -298,6 +303,64 @@ def _by_tiny_rule(spec: ActivationSpec, x64: np.ndarray, value: np.ndarray, orde
         # a result of zero keeps the sign of the exact value (y + q/2 alone would give +0.0)
         result.rounded[idx] = np.copysign(value[idx] + direction * q / 2, value[idx])
         result.exact[idx] = value[idx] + f[tie] * c2 * xs[tie] ** 2
+        result.tie_resolved += int(idx.size)
+        left &= ~tie
+    return todo[left]
+
+
+@cache
+def tiny_constant_taylor(name: str, order: int) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """(c0, c1) of f^(order) = c0 + c1 x + ... on the left and on the right of 0, from the oracle, where
+    the constant-term rule applies on that side (c0 a power of two, c1 nonzero); else None."""
+    from .. import reference
+
+    if order + 1 > 2:  # the registry carries f, f' and f''
+        return None, None
+    sides = []
+    for x in (-(2.0**-1000), 2.0**-1000):
+        c0 = float(reference.evaluate(name, x, order))
+        c1 = float(reference.evaluate(name, x, order + 1))
+        mantissa, _ = np.frexp(c0)
+        usable = c0 != 0 and abs(mantissa) == 0.5 and abs(c1) > 2.0**-900
+        sides.append((c0, c1) if usable else None)
+    return sides[0], sides[1]
+
+
+def _by_constant_term_rule(spec: ActivationSpec, x64: np.ndarray, value: np.ndarray, order: int,
+                           fmt: FloatFormat, factor: np.ndarray, todo: np.ndarray, result: Rounded) -> np.ndarray:
+    """The tiny-x rule for a product whose f^(order)(0) = c0 is not 0 (the backward grad * f'(x) near
+    0, f'(0) = 1/2): for 0 < |x| < TINY the float64 value is factor * c0, exact (c0 a power of two),
+    and where that is a midpoint (an odd subnormal factor) the exact value lies on the side of
+    sign(factor * c1 * x), |c1 x| exceeding the rest of the series by a factor of 2**55 and more.
+    At x = 0 the product is the midpoint itself, rounded to even like any exact value."""
+    xs = x64[todo]
+    near = (np.abs(xs) < TINY) & (xs != 0)
+    sides = tiny_constant_taylor(spec.name, order)
+    left = np.ones(todo.size, dtype=bool)
+    if None not in sides and sides[0][0] == sides[1][0]:  # f^(order) continuous at 0, where it is c0
+        with np.errstate(all="ignore"):
+            exact = (xs == 0) & (value[todo] == factor[todo] * sides[0][0])
+        if np.any(exact):
+            idx = todo[exact]
+            result.rounded[idx] = round_to_grid(value[idx], fmt)
+            result.tie_resolved += int(idx.size)
+            left &= ~exact
+    if not np.any(near):
+        return todo[left]
+    for side, coeffs in zip((xs < 0, xs > 0), sides, strict=True):
+        if coeffs is None:
+            continue
+        c0, c1 = coeffs
+        f = factor[todo]
+        with np.errstate(all="ignore"):
+            tie = side & near & (value[todo] == f * c0) & (midpoint_distance(value[todo], fmt) == 0)
+        if not np.any(tie):
+            continue
+        idx = todo[tie]
+        q = np.ldexp(1.0, quantum_exponent(value[idx], fmt).astype(np.int32))
+        direction = np.sign(f[tie]) * np.sign(c1) * np.sign(xs[tie])
+        result.rounded[idx] = np.copysign(value[idx] + direction * q / 2, value[idx])
+        result.exact[idx] = value[idx] + f[tie] * c1 * xs[tie]
         result.tie_resolved += int(idx.size)
         left &= ~tie
     return todo[left]

@@ -330,7 +330,8 @@ def slope(kind, x):
 
 # --- the tiny-x rule (gelulab.functions.rounding) for the forward ------------------------------------
 # For |x| < 2^-60, f(x) = x/2 + c2 x^2 + ..., c2 > 0 on both sides for GELU, GELU-tanh and SiLU
-# (1/sqrt(2 pi), sqrt(2/pi)/2 and 1/4; tests/kernels checks them against the oracle's): the exact
+# (1/sqrt(2 pi), sqrt(2/pi)/2 and 1/4), and f'(x) = 1/2 + c1 x, c1 = f''(0) > 0 (2/sqrt(2 pi),
+# sqrt(2/pi) and 1/2; tests/kernels checks all of them against the oracle's): the exact
 # value lies above x/2 by far less than any float32 spacing there. Where x/2 is a float32 midpoint
 # (an odd subnormal x, or x just above the smallest normal) it rounds up, towards +inf; elsewhere
 # x/2 is a float32. Only the blocks that take the erfc form pay for it (a block with a tie is left
@@ -349,6 +350,20 @@ def tiny_rule(x, y, bound):
     tiny = abs(x) < TINY
     half = x * 0.5
     nudged = half * select(x < 0, 1.0 - _NUDGE, 1.0 + _NUDGE)
+    return select(tiny, nudged, y), select(tiny, 0.0, bound)
+
+
+@njit(inline="always", **OPTS)
+def tiny_product_rule(order, s, x, y, bound):
+    """The same for s * f(x) (order 0: f = x/2 + c2 x^2, the tie s x/2 broken towards sign(s)) and
+    s * f'(x) (order 1: f' = 1/2 + c1 x with c1 = f''(0) > 0, the tie s/2 broken towards sign(s x);
+    at x = 0 the product is exact, a tie rounded to even): s/2 times x or 1, moved by 2^-40 of
+    itself, stated exact."""
+    tiny = abs(x) < TINY
+    if order == 0:
+        nudged = (s * 0.5) * (x * select(x < 0, 1.0 - _NUDGE, 1.0 + _NUDGE))  # -0.0 stays a signed zero
+    else:
+        nudged = (s * 0.5) * select(x > 0, 1.0 + _NUDGE, select(x < 0, 1.0 - _NUDGE, 1.0))
     return select(tiny, nudged, y), select(tiny, 0.0, bound)
 
 

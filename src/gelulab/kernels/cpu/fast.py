@@ -56,6 +56,7 @@ from .elements import (
     is_hard,
     round_ends,
     slope,
+    tiny_product_rule,
     tiny_rule,
     value,
 )
@@ -222,13 +223,13 @@ def _scaled_core(kind, order, s, x, out):
 
 @njit(inline="always", **OPTS)
 def _scaled_general(kind, order, s, x, out):
-    """The same by the erfc form; the count of undecided roundings."""
+    """The same by the erfc form, with the tiny-x rule; the count of undecided roundings."""
     hard = 0
     for i in range(x.size):
         si, xi = np.float64(s[i]), np.float64(x[i])
         v, bound = value(kind, xi) if order == 0 else slope(kind, xi)
-        y = si * v
-        hard += is_hard(y, abs(si) * bound)
+        y, bound = tiny_product_rule(order, si, xi, si * v, abs(si) * bound)
+        hard += is_hard(y, bound)
         out[i] = np.float32(y)
     return hard
 
