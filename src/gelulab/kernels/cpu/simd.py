@@ -16,6 +16,10 @@ import contextlib
 from numba import types
 from numba.extending import intrinsic
 
+from . import cache
+
+cache.guard()  # before any kernel of this package loads from numba's cache
+
 OPTS = {"cache": True, "fastmath": {"contract"}, "error_model": "numpy", "nogil": True}
 
 
