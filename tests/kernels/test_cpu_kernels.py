@@ -450,3 +450,28 @@ def test_products_past_the_left_clamp_are_not_rounded_from_the_clamps_value(name
         assert same.all(), (got, want)
     if name == "gelu" and dtype == "float32":  # the case that was wrong: a normal result, not 1.7e-11
         assert 1e-38 < cpu.gated_forward(name, x)[0][1] < 2e-38
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_the_small_call_path_equals_the_oracle_and_hands_undecided_calls_on(name, monkeypatch):
+    from gelulab.accuracy.hard_cases import load_hard_cases
+
+    hard = [c.x for c in load_hard_cases() if c.function == name and c.order == 0 and c.dtype == "float32"]
+    x = np.concatenate([np.float32(hard[:40]), np.random.default_rng(2).standard_normal(600)]).astype(np.float32)
+    want = np.array([reference.round_to_format(reference.evaluate(name, float(v), 0), "float32") for v in x],
+                    dtype=np.float32)
+    calls = []
+    real = fast.forward
+    monkeypatch.setattr(fast, "forward", lambda *a: calls.append(a) or real(*a))
+    got = fast.small_forward(name, x)
+    assert np.array_equal(got, want)  # (no zero among these inputs: mpmath's unsigned zero is not in play)
+    y, bound = fast.float64_values(name, x, 0)
+    undecided = (fast._hard(y, bound) & (np.abs(x) >= elements.TINY)).any()  # what the tiny-x rule leaves
+    assert undecided and len(calls) == 1  # a call with an undecided rounding is done again by forward
+    calls.clear()
+    easy = np.float32([0.5, 1.25, -2.0])
+    assert np.array_equal(fast.small_forward(name, easy), real(name, easy)) and not calls
+    readonly = easy.copy()
+    readonly.flags.writeable = False  # another numba type: not the cached entry point's
+    assert np.array_equal(fast.small_forward(name, readonly), real(name, easy)) and len(calls) == 1
+    assert np.array_equal(fast.small_forward(name, np.float32([[1, 2], [3, 4]])[:, 0]), real(name, np.float32([1, 3])))

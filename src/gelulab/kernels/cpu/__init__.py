@@ -70,6 +70,15 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     return _store(reference_path.forward(name, x), out)
 
 
+def small_forward(name: str, x: np.ndarray) -> np.ndarray:
+    """forward(name, x) as a new array, by the shortest path for a small float32 x (see
+    :func:`.fast.small_forward`); any other x takes :func:`forward`."""
+    name, compiled = _route(name, x.dtype)
+    if compiled is not None and x.dtype == np.float32:
+        return compiled.small_forward(name, x)
+    return forward(name, x)
+
+
 def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, order: int = 1,
                      out: np.ndarray | None = None) -> np.ndarray:
     """grad * f^(order)(x) in one rounding (the backward of f for order 1)."""

@@ -66,6 +66,16 @@ def call(driver, kind: int, *args, fmt: int | None = None):
     return result
 
 
+def entry_point(driver, kind: int, *args):
+    """The compiled entry point ``call`` would take for these arguments, compiling it first; None
+    where it cannot be found. Calling it skips the key ``call`` builds (~1 us): only for arguments
+    of exactly these types (numba's entry point trusts them)."""
+    key = (driver, kind, *(cheap_type(a) for a in args))
+    if key not in _ENTRY_POINTS:
+        call(driver, kind, *args)
+    return _ENTRY_POINTS.get(key)
+
+
 # --- OpenMP workers ------------------------------------------------------------------------------
 # One C-callable worker per driver, run by every thread of torch's OpenMP team (see .openmp). Its
 # argument is an int64 array: [next block, chunks, chunks per block, kind, counts address,
