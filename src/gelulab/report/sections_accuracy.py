@@ -99,15 +99,9 @@ def campaign_table() -> list[str]:
     machines: set[str] = set()
     for dtype in ("float32", "float16", "bfloat16"):
         for name in names():
-            cells = []
-            for order in campaign.ORDERS:
-                r = done.get((name, order, dtype))
-                if r is None:
-                    cells.append("not scanned yet")
-                    continue
-                machines.add(f"{r['cpu_model']}, {r['date']}")
-                inputs = "2^32" if r["inputs"] == 1 << 32 else f"{r['inputs']:,}"
-                cells.append(f"{inputs} inputs, {r['finite_wrong']:,} wrong ({r['wall_seconds']:,.0f} s)")
+            rows = [done.get((name, order, dtype)) for order in campaign.ORDERS]
+            machines |= {f"{r['cpu_model']}, {r['date']}" for r in rows if r is not None}
+            cells = [_scan_cell(r) for r in rows]
             if any(c != "not scanned yet" for c in cells):
                 lines.append(f"| {dtype} | {name} | " + " | ".join(cells) + " |")
     scanned = sum(1 for k in done)
@@ -116,6 +110,16 @@ def campaign_table() -> list[str]:
     lines += ["", f"{scanned} of {total} scans ({shape}) are complete; rows with no complete scan are left "
               "out. Machines: " + ("; ".join(sorted(machines)) or "none") + ".", "", *_kernel_table()]
     return lines
+
+
+def _scan_cell(r: dict | None) -> str:
+    """One campaign row as a table cell: inputs, wrong results, the kernels' bound check, wall time."""
+    if r is None:
+        return "not scanned yet"
+    kb = r.get("kernel_bounds")
+    bounds = f"; error bounds checked on {kb['checked']:,} inputs, {kb['violations']:,} outside" if kb else ""
+    inputs = "2^32" if r["inputs"] == 1 << 32 else f"{r['inputs']:,}"
+    return f"{inputs} inputs, {r['finite_wrong']:,} wrong{bounds} ({r['wall_seconds']:,.0f} s)"
 
 
 def _kernel_table() -> list[str]:
@@ -128,17 +132,7 @@ def _kernel_table() -> list[str]:
              "| dtype | function | f | grad·f′ |", "|---|---|---|---|"]
     for dtype in ("float32", "float16", "bfloat16"):
         for name in ("gelu", "gelu_tanh", "silu"):
-            cells = []
-            for order in campaign.KERNEL_ORDERS:
-                r = kernels.get((name, order, dtype))
-                if r is None:
-                    cells.append("not scanned yet")
-                    continue
-                kb = r.get("kernel_bounds")
-                bounds = (f"; error bounds checked on {kb['checked']:,} inputs, {kb['violations']:,} outside"
-                          if kb else "")
-                cells.append(f"{'2^32' if r['inputs'] == 1 << 32 else format(r['inputs'], ',')} inputs, "
-                             f"{r['finite_wrong']:,} wrong{bounds} ({r['wall_seconds']:,.0f} s)")
+            cells = [_scan_cell(kernels.get((name, order, dtype))) for order in campaign.KERNEL_ORDERS]
             lines.append(f"| {dtype} | {name} | " + " | ".join(cells) + " |")
     return lines
 
