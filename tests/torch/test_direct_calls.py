@@ -55,7 +55,40 @@ def test_whatever_must_see_the_op_takes_it():
     assert "gelulab::silu" in str(traced.graph)  # a trace records the op, not a constant
 
 
-def test_gradients_still_flow_through_the_op(dispatched):
-    x = torch.randn(32, requires_grad=True)
-    gtf.activation(x, "gelu").sum().backward()
-    assert dispatched == ["gelu"] and x.grad is not None and x.grad.shape == x.shape
+def _oracle_d(name: str, x: torch.Tensor, order: int, grad: torch.Tensor | None = None) -> np.ndarray:
+    import mpmath
+
+    out = []
+    for v, g in zip(x.tolist(), (grad if grad is not None else torch.ones_like(x)).tolist(), strict=True):
+        with mpmath.workdps(60):
+            out.append(reference.round_to_format(mpmath.mpf(g) * reference.evaluate(name, v, order), "float32"))
+    return np.array(out, dtype=np.float32)
+
+
+def test_an_eager_call_that_needs_grad_takes_plain_autograd_with_exact_gradients():
+    x = torch.tensor([-0.7517916, 1e-20, -3.5, 0.25, 2.0, -1.2784645], requires_grad=True)
+    g = torch.tensor([1.0, -3.0, 0.5, 2.0**-140, 7.0, 1.0])
+    assert ops.direct(x, autograd=True) and not ops.direct(x)
+    for name in ("gelu", "silu", "gelu_tanh", "mish"):
+        y = gtf.activation(x, name)
+        assert type(y.grad_fn).__name__ == "DirectActivationBackward"
+        (dx,) = torch.autograd.grad(y, x, g)
+        assert np.array_equal(dx.numpy(), _oracle_d(name, x.detach(), 1, g)), name
+        # create_graph: the backward op, differentiable again (f'' through the op's own autograd)
+        (d1,) = torch.autograd.grad(gtf.activation(x, name), x, torch.ones_like(x), create_graph=True)
+        (d2,) = torch.autograd.grad(d1, x, torch.ones_like(x))
+        assert np.array_equal(d1.detach().numpy(), _oracle_d(name, x.detach(), 1)), name
+        assert np.array_equal(d2.numpy(), _oracle_d(name, x.detach(), 2)), name
+
+
+def test_gradients_of_what_must_see_the_op_still_flow_through_it(dispatched):
+    w = torch.nn.Parameter(torch.randn(32))  # a subclass: the op, as before
+    y = gtf.activation(w, "gelu")
+    assert type(y.grad_fn).__name__ != "DirectActivationBackward"
+    y.sum().backward()
+    assert dispatched == ["gelu"] and w.grad is not None and w.grad.shape == w.shape
+    x = torch.randn(16, requires_grad=True)
+    with torch.profiler.profile() as prof:
+        gtf.activation(x, "silu").sum().backward()
+    assert any(e.name == "gelulab::silu" for e in prof.events())
+    assert any(e.name == "gelulab::silu_backward" for e in prof.events())

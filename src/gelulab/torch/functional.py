@@ -40,6 +40,8 @@ def activation(x: Tensor, name: str, *, out: Tensor | None = None, inplace: bool
     if out is None:
         if ops.direct(x):  # nothing for the dispatcher to record: the kernel, without ~7 us of dispatch
             return ops._forward(spec_name, x)
+        if torch.is_grad_enabled() and ops.direct(x, autograd=True):  # eager autograd alone
+            return ops.DirectActivation.apply(x, spec_name)
         return ops.activation_op(spec_name)(x)
     if torch.is_grad_enabled() and (x.requires_grad or out.requires_grad):
         raise RuntimeError(f"gelulab: {spec_name}(out=...) does not support autograd; call it without out=")

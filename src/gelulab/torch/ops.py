@@ -36,13 +36,14 @@ NAMESPACE = "gelulab"
 MAX_ORDER = 2  # the registry carries f, f' and f''
 
 
-def direct(x: Tensor) -> bool:
+def direct(x: Tensor, autograd: bool = False) -> bool:
     """Whether a call on x may run its kernel without the dispatcher, because the op would record
-    and redirect nothing: a plain CPU tensor, no gradient to record, and no trace (torch.compile,
+    and redirect nothing: a plain CPU tensor, no gradient to record (with ``autograd``: or one that
+    plain autograd records, see :class:`DirectActivation`), and no trace (torch.compile,
     torch.jit.trace), torch-function or dispatch mode (FakeTensor, FlopCounter), functorch transform or
     profiler that should see the op. The dispatcher and the autograd wrapper of a custom op cost ~7 us
     a call, more than the kernel on a few thousand elements; everything else takes the op."""
-    return (type(x) is Tensor and x.is_cpu and not (x.requires_grad and torch.is_grad_enabled())
+    return (type(x) is Tensor and x.is_cpu and (autograd or not (x.requires_grad and torch.is_grad_enabled()))
             and not torch.compiler.is_compiling() and not torch._C._get_tracing_state()
             and not torch._C._is_torch_function_mode_enabled() and not torch._C._len_torch_dispatch_stack()
             and not torch.autograd.profiler._is_profiler_enabled
@@ -111,6 +112,9 @@ def _backward(name: str, grad: Tensor, x: Tensor, order: int) -> Tensor:
     g = grad.to(x.dtype) if grad.dtype != x.dtype else grad
     if g.shape != x.shape:
         g = g.expand(x.shape)
+    if order == 1 and x.dtype is torch.float32 and 0 < x.numel() * 4 < MIN_BYTES and x.is_contiguous() \
+            and g.is_contiguous():  # small: as in _forward, the kernel's own output array
+        return torch.from_numpy(cpu.small_derivative_times(name, as_numpy(g), as_numpy(x)))
     layout = _dense_order(x)
     if layout is not None:
         return _like_layout(x, layout, lambda gg, xx, out: cpu.derivative_times(name, gg, xx, order, out), g, x)
@@ -226,6 +230,27 @@ def activation_backward_op(name: str) -> Callable[[Tensor, Tensor, int], Tensor]
 
 def activation_out_op(name: str) -> Callable[[Tensor, Tensor], None]:
     return _ops_for(name)[2]
+
+
+class DirectActivation(torch.autograd.Function):
+    """f(x) recorded by plain autograd, for an eager call on a tensor that requires grad and that
+    nothing else must see (:func:`direct` with ``autograd``): the op's registered autograd runs in
+    Python through the dispatcher twice per step (~30 us on 1,024 elements, 3x the kernels). The
+    backward is the kernel's grad * f'(x); with ``create_graph`` it is the backward op, so double
+    backward is the op's own."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, name: str) -> Tensor:
+        ctx.name = name
+        ctx.save_for_backward(x)
+        return _forward(name, x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiable again, through the op
+            return activation_backward_op(ctx.name)(grad, x, 1), None
+        return _backward(ctx.name, grad, x, 1), None
 
 
 # --- gated forms: f(a) * b -------------------------------------------------------------------

@@ -509,6 +509,14 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
 _SMALL: dict[int, object] = {}
 
 
+def _small_ok(a: np.ndarray) -> bool:
+    """Whether a is of the one type the small-call entry points were compiled for: 1-d, C-contiguous,
+    writable, aligned float32, with fewer than PARALLEL_MIN elements."""
+    flags = a.flags
+    return a.ndim == 1 and a.size < PARALLEL_MIN and a.dtype == np.float32 and flags.c_contiguous \
+        and flags.writeable and flags.aligned
+
+
 def small_forward(name: str, x: np.ndarray) -> np.ndarray:
     """f(x) as a new array, for a C-contiguous, writable float32 x of fewer than PARALLEL_MIN elements:
     the same kernel as :func:`forward`, on this thread, called through its compiled entry point
@@ -516,9 +524,7 @@ def small_forward(name: str, x: np.ndarray) -> np.ndarray:
     done again by :func:`forward`, which sends it to the exact path."""
     kind = KINDS[name]
     flat_x = x if x.ndim == 1 else x.reshape(-1)
-    flags = flat_x.flags
-    if flat_x.size >= PARALLEL_MIN or not (flags.c_contiguous and flags.writeable and flags.aligned) \
-            or flat_x.dtype != np.float32:
+    if not _small_ok(flat_x):
         return forward(name, x)
     out = np.empty(x.shape, np.float32)
     entry = _SMALL.get(kind)
@@ -526,6 +532,27 @@ def small_forward(name: str, x: np.ndarray) -> np.ndarray:
         entry = _SMALL[kind] = entry_point(_forward_span, kind, flat_x, out.reshape(-1))
     if entry is None or entry(kind, flat_x, out if out.ndim == 1 else out.reshape(-1)):
         return forward(name, x)
+    return out
+
+
+#: kind -> the entry point of _backward_span for the small-call arrays (small_derivative_times)
+_SMALL_BACKWARD: dict[int, object] = {}
+
+
+def small_derivative_times(name: str, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """grad * f'(x) as a new array by the shortest path, as :func:`small_forward` (grad of x's shape)."""
+    kind = KINDS[name]
+    flat_x = x if x.ndim == 1 else x.reshape(-1)
+    flat_g = grad if grad.ndim == 1 else grad.reshape(-1)
+    if grad.shape != x.shape or not (_small_ok(flat_x) and _small_ok(flat_g)):
+        return derivative_times(name, grad, x)
+    out = np.empty(x.shape, np.float32)
+    flat_out = out if out.ndim == 1 else out.reshape(-1)
+    entry = _SMALL_BACKWARD.get(kind)
+    if entry is None:
+        entry = _SMALL_BACKWARD[kind] = entry_point(_backward_span, kind, flat_g, flat_x, flat_out)
+    if entry is None or entry(kind, flat_g, flat_x, flat_out):
+        return derivative_times(name, grad, x)
     return out
 
 
