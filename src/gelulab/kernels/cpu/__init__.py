@@ -6,6 +6,8 @@
   into the output's format, and send the rare inputs whose rounding a test cannot decide to the
   exact NumPy path, so results are bit-identical to the reference. They run on torch's OpenMP
   threads when torch is loaded (:mod:`.openmp`), else on a pool of their own.
+* ``relu`` and ``relu6`` (f and f', products included), whose values are exact in every format, run
+  in the input's own arithmetic (:mod:`.exact_values`): the same results, without a rounding decision.
 * Everything else (other activations, float64, second derivatives) runs on
   :mod:`.reference_path`: the registry's NumPy float64 kernels, rounded once.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...functions import resolve
-from . import reference_path
+from . import exact_values, reference_path
 
 
 def _compiled() -> tuple:
@@ -67,6 +69,8 @@ def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     name, compiled = _route(name, x.dtype)
     if compiled is not None:
         return compiled.forward(name, x, out)
+    if exact_values.supports(name, x.dtype):
+        return exact_values.forward(name, x, out)
     return _store(reference_path.forward(name, x), out)
 
 
@@ -96,6 +100,8 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, order: int = 1,
     name, compiled = _route(name, x.dtype)
     if order == 1 and compiled is not None and grad.dtype == x.dtype:
         return compiled.derivative_times(name, grad, x, out)
+    if exact_values.supports(name, x.dtype, order) and grad.dtype == x.dtype:
+        return exact_values.derivative_times(name, grad, x, out)
     return _store(reference_path.derivative_times(name, grad, x, order), out)
 
 
@@ -106,6 +112,8 @@ def gated_forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np
     name, compiled = _route(name, x.dtype)
     if compiled is not None:
         return compiled.gated_forward(name, x, out)
+    if exact_values.supports(name, x.dtype):
+        return _store(exact_values.gated_forward(name, x[..., :half], x[..., half:]), out)
     return _store(reference_path.gated_forward(name, x[..., :half], x[..., half:]), out)
 
 
@@ -117,5 +125,8 @@ def gated_backward(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray |
     name, compiled = _route(name, x.dtype)
     if compiled is not None and grad.dtype == x.dtype:
         return compiled.gated_backward(name, grad, x, out)
+    if exact_values.supports(name, x.dtype, 1) and grad.dtype == x.dtype:
+        ga, gb = exact_values.gated_backward(name, grad, x[..., :half], x[..., half:])
+        return _store(np.concatenate([ga, gb], axis=-1), out)
     ga, gb = reference_path.gated_backward(name, grad, x[..., :half], x[..., half:])
     return _store(np.concatenate([ga, gb], axis=-1), out)
