@@ -33,8 +33,56 @@ def _compute_dtype(dtype: np.dtype) -> np.dtype | None:
     return None
 
 
+def _compiled():
+    """numba loops for float32 and float64 arrays (one pass; NumPy's where-chains take five), or None
+    without numba."""
+    global _LOOPS
+    if _LOOPS is None:
+        try:
+            from numba import njit
+
+            from .simd import OPTS, select
+        except ImportError:
+            _LOOPS = False
+            return None
+
+        @njit(**OPTS)
+        def values(relu6, order, x, out):
+            t = x.dtype.type
+            nan, zero, one, six = t(np.nan), t(0), t(1), t(_CAP)
+            for i in range(x.size):
+                xi = x[i]
+                if order == 0:
+                    inside = select(relu6 and xi > six, six, xi)
+                    rest = select(xi <= zero, zero, nan)
+                else:
+                    inside = select(relu6 and xi >= six, zero, one)
+                    rest = select(xi == xi, zero, nan)
+                out[i] = select(xi > zero, inside, rest)
+
+        @njit(**OPTS)
+        def slope_times(relu6, g, x, out):
+            t = x.dtype.type
+            nan, zero, one, six = t(np.nan), t(0), t(1), t(_CAP)
+            for i in range(x.size):
+                xi = x[i]
+                s = select(xi > zero, select(relu6 and xi >= six, zero, one), select(xi == xi, zero, nan))
+                out[i] = g[i] * s
+
+        _LOOPS = (values, slope_times)
+    return _LOOPS or None
+
+
+_LOOPS = None
+
+
 def _values(name: str, x: np.ndarray, order: int) -> np.ndarray:
     """f or f' of x (a compute-dtype array), NaN where x is NaN."""
+    loops = _compiled() if x.dtype in (np.float32, np.float64) and x.ndim == 1 else None
+    if loops is not None:
+        out = np.empty_like(x)
+        loops[0](name == "relu6", order, np.ascontiguousarray(x), out)
+        return out
     c = x.dtype.type
     nan, zero, one = c(np.nan), c(0), c(1)
     with np.errstate(invalid="ignore"):
@@ -63,12 +111,19 @@ def _compute(a: np.ndarray) -> np.ndarray:
 
 def forward(name: str, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     x = np.asarray(x)
-    return _finish(_values(name, _compute(x), 0), x.dtype, x.shape, out)
+    return _finish(_values(name, _compute(x).reshape(-1), 0), x.dtype, x.shape, out)
 
 
 def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """grad * f'(x): one multiplication by 0, 1 or NaN."""
     x = np.asarray(x)
+    grad = np.asarray(grad)
+    loops = _compiled() if x.dtype in (np.float32, np.float64) and grad.shape == x.shape else None
+    if loops is not None:
+        y = np.empty(x.shape, x.dtype)
+        loops[1](name == "relu6", np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(x).reshape(-1),
+                 y.reshape(-1))
+        return _finish(y, x.dtype, x.shape, out)
     with np.errstate(invalid="ignore", over="ignore"):
         y = _compute(grad) * _values(name, _compute(x), 1)
     return _finish(np.broadcast_to(y, x.shape), x.dtype, x.shape, out)
