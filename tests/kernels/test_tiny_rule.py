@@ -58,7 +58,8 @@ def test_subnormal_ties_are_correctly_rounded_without_the_exact_path(name, monke
 def test_a_midpoint_rounds_up_and_a_float32_stays():
     odd, even = np.float32(3 * 2.0**-149), np.float32(2 * 2.0**-149)  # x/2 = 1.5 and 1 times 2^-149
     y, bound = elements.float64_values("silu", np.array([odd, even, -odd]), 0)
-    ends = [fast.tiny_rule(float(v), float(a), float(b)) for v, a, b in zip([odd, even, -odd], y, bound, strict=True)]
+    ends = [fast.tiny_rule(0, 1.0, float(v), float(a), float(b))
+            for v, a, b in zip([odd, even, -odd], y, bound, strict=True)]
     assert [np.float32(e[0]) for e in ends] == [np.float32(2 * 2.0**-149), np.float32(2.0**-149),
                                                 np.float32(-(2.0**-149))]
     assert all(e[1] == 0.0 for e in ends)

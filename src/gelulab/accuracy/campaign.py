@@ -32,13 +32,11 @@ from typing import Any
 
 from ..functions import get, names
 from .hard_cases import HardCase, merge_cases
-from .scan import DEFAULT_RESULTS_DIR, ScanResult, ScanSpec, cpu_model, run_scan
+from .scan import DEFAULT_RESULTS_DIR, KERNEL_IMPL, ScanResult, ScanSpec, cpu_model, run_scan
 
 CAMPAIGN_PATH = Path(__file__).with_name("campaign.json")
 CAMPAIGN_FORMAT = "gelulab-accuracy-campaign/1"
 IMPL = "gelulab"
-#: The compiled CPU kernels, graded in the same scans as gelulab's own functions where they exist.
-KERNEL_IMPL = "gelulab-cpu"
 KERNEL_ORDERS = (0, 1)
 ORDERS = (0, 1, 2)
 

@@ -141,7 +141,8 @@ class ChunkResult:
     kernel_bounds: BoundCheck | None = None
 
 
-#: The implementation whose error bounds a cross-checked float32 scan also checks (see _kernel_bounds).
+#: The compiled CPU kernels: a cross-checked float32 scan that grades them also checks their error
+#: bounds (see _kernel_bounds); the campaign grades them beside gelulab's own functions.
 KERNEL_IMPL = "gelulab-cpu"
 
 

@@ -281,6 +281,17 @@ def tiny_taylor(name: str, order: int) -> tuple[tuple[float, float] | None, tupl
     return sides[0], sides[1]
 
 
+def _settle_ties(result: Rounded, idx: np.ndarray, value: np.ndarray, direction: np.ndarray,
+                 next_term: np.ndarray, fmt: FloatFormat) -> None:
+    """Midpoints value[idx] whose exact value lies ``direction`` (+1 or -1) of them, by ``next_term``:
+    rounded to the neighbour on that side; a result of zero keeps the sign of the exact value
+    (y + q/2 alone would give +0.0)."""
+    q = np.ldexp(1.0, quantum_exponent(value[idx], fmt).astype(np.int32))
+    result.rounded[idx] = np.copysign(value[idx] + direction * q / 2, value[idx])
+    result.exact[idx] = value[idx] + next_term
+    result.tie_resolved += int(idx.size)
+
+
 def _by_tiny_rule(spec: ActivationSpec, x64: np.ndarray, value: np.ndarray, order: int, fmt: FloatFormat,
                   factor: np.ndarray | None, todo: np.ndarray, result: Rounded) -> np.ndarray:
     xs = x64[todo]
@@ -297,13 +308,7 @@ def _by_tiny_rule(spec: ActivationSpec, x64: np.ndarray, value: np.ndarray, orde
             tie = side & (np.abs(xs) < TINY) & (value[todo] == linear) & (midpoint_distance(value[todo], fmt) == 0)
         if not np.any(tie):
             continue
-        idx = todo[tie]
-        q = np.ldexp(1.0, quantum_exponent(value[idx], fmt).astype(np.int32))
-        direction = np.sign(c2) * np.sign(f[tie])
-        # a result of zero keeps the sign of the exact value (y + q/2 alone would give +0.0)
-        result.rounded[idx] = np.copysign(value[idx] + direction * q / 2, value[idx])
-        result.exact[idx] = value[idx] + f[tie] * c2 * xs[tie] ** 2
-        result.tie_resolved += int(idx.size)
+        _settle_ties(result, todo[tie], value, np.sign(c2) * np.sign(f[tie]), f[tie] * c2 * xs[tie] ** 2, fmt)
         left &= ~tie
     return todo[left]
 
@@ -356,12 +361,8 @@ def _by_constant_term_rule(spec: ActivationSpec, x64: np.ndarray, value: np.ndar
             tie = side & near & (value[todo] == f * c0) & (midpoint_distance(value[todo], fmt) == 0)
         if not np.any(tie):
             continue
-        idx = todo[tie]
-        q = np.ldexp(1.0, quantum_exponent(value[idx], fmt).astype(np.int32))
-        direction = np.sign(f[tie]) * np.sign(c1) * np.sign(xs[tie])
-        result.rounded[idx] = np.copysign(value[idx] + direction * q / 2, value[idx])
-        result.exact[idx] = value[idx] + f[tie] * c1 * xs[tie]
-        result.tie_resolved += int(idx.size)
+        _settle_ties(result, todo[tie], value, np.sign(f[tie]) * np.sign(c1) * np.sign(xs[tie]), f[tie] * c1 * xs[tie],
+                     fmt)
         left &= ~tie
     return todo[left]
 

@@ -344,24 +344,16 @@ _NUDGE = 2.0**-40  # far below half a float32 spacing of x/2, far above float64'
 
 
 @njit(inline="always", **OPTS)
-def tiny_rule(x, y, bound):
-    """(y, bound) with the tiny-x rule in place for |x| < TINY: x/2 moved towards +inf by 2^-40 of
-    itself (a midpoint then rounds up, a float32 stays itself), stated exact (-0.0 stays -0.0)."""
-    tiny = abs(x) < TINY
-    half = x * 0.5
-    nudged = half * select(x < 0, 1.0 - _NUDGE, 1.0 + _NUDGE)
-    return select(tiny, nudged, y), select(tiny, 0.0, bound)
-
-
-@njit(inline="always", **OPTS)
-def tiny_product_rule(order, s, x, y, bound):
-    """The same for s * f(x) (order 0: f = x/2 + c2 x^2, the tie s x/2 broken towards sign(s)) and
-    s * f'(x) (order 1: f' = 1/2 + c1 x with c1 = f''(0) > 0, the tie s/2 broken towards sign(s x);
-    at x = 0 the product is exact, a tie rounded to even): s/2 times x or 1, moved by 2^-40 of
-    itself, stated exact."""
+def tiny_rule(order, s, x, y, bound):
+    """(y, bound) of s * f(x) (order 0) or s * f'(x) (order 1) with the tiny-x rule in place for
+    |x| < TINY, stated exact: order 0, f = x/2 + c2 x^2, the tie s x/2 broken towards sign(s) (s = 1,
+    the forward: towards +inf); order 1, f' = 1/2 + c1 x with c1 = f''(0) > 0, the tie s/2 broken
+    towards sign(s x), and at x = 0 the product is exact, a tie rounded to even. The value is s/2
+    times x or 1, moved by 2^-40 of itself: a midpoint then rounds the right way, a float32 stays
+    itself, -0.0 stays a signed zero."""
     tiny = abs(x) < TINY
     if order == 0:
-        nudged = (s * 0.5) * (x * select(x < 0, 1.0 - _NUDGE, 1.0 + _NUDGE))  # -0.0 stays a signed zero
+        nudged = (s * 0.5) * (x * select(x < 0, 1.0 - _NUDGE, 1.0 + _NUDGE))
     else:
         nudged = (s * 0.5) * select(x > 0, 1.0 + _NUDGE, select(x < 0, 1.0 - _NUDGE, 1.0))
     return select(tiny, nudged, y), select(tiny, 0.0, bound)

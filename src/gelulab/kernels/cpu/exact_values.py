@@ -7,12 +7,15 @@ input's format, so the correctly rounded result is the value itself. A product w
 which rounds once, correctly, by the standard; for 16-bit inputs it runs in float32, where such a
 product is exact, and is rounded once into the format. So these are the exact path's results bit
 for bit (tests/kernels checks it on every 16-bit input and on float32 samples, specials included),
-at the speed of a few NumPy passes instead of the float64 evaluation and rounding decision
-(~15 ns an element): what a network with its ReLUs swapped to gelulab's runs. NaN inputs give
+in one numba pass (NumPy where numba is missing or the shapes differ) instead of the float64
+evaluation and rounding decision (~15 ns an element): what a network with its ReLUs swapped to
+gelulab's runs. NaN inputs give
 the registry's NaN (positive, quiet), zero is +0.0 (relu(-0.0) = +0.0, as the registry defines it).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -28,52 +31,46 @@ def supports(name: str, dtype: np.dtype, order: int = 0) -> bool:
 def _compute_dtype(dtype: np.dtype) -> np.dtype | None:
     if dtype in (np.float32, np.float64):
         return dtype
-    if dtype.itemsize == 2 and dtype.kind in "fV" or dtype.name == "bfloat16":
+    if dtype == np.float16 or dtype.name == "bfloat16":
         return np.dtype(np.float32)  # a product of two 16-bit values is exact there
     return None
 
 
+@functools.cache
 def _compiled():
     """numba loops for float32 and float64 arrays (one pass; NumPy's where-chains take five), or None
     without numba."""
-    global _LOOPS
-    if _LOOPS is None:
-        try:
-            from numba import njit
+    try:
+        from numba import njit
 
-            from .simd import OPTS, select
-        except ImportError:
-            _LOOPS = False
-            return None
+        from .simd import OPTS, select
+    except ImportError:
+        return None
 
-        @njit(**OPTS)
-        def values(relu6, order, x, out):
-            t = x.dtype.type
-            nan, zero, one, six = t(np.nan), t(0), t(1), t(_CAP)
-            for i in range(x.size):
-                xi = x[i]
-                if order == 0:
-                    inside = select(relu6 and xi > six, six, xi)
-                    rest = select(xi <= zero, zero, nan)
-                else:
-                    inside = select(relu6 and xi >= six, zero, one)
-                    rest = select(xi == xi, zero, nan)
-                out[i] = select(xi > zero, inside, rest)
+    @njit(inline="always", **OPTS)
+    def element(relu6, order, xi):
+        """f(xi) (order 0) or f'(xi) (order 1) in xi's type, NaN for NaN."""
+        t = type(xi)
+        nan, zero, one, six = t(np.nan), t(0), t(1), t(_CAP)
+        if order == 0:
+            inside = select(relu6 and xi > six, six, xi)
+            rest = select(xi <= zero, zero, nan)
+        else:
+            inside = select(relu6 and xi >= six, zero, one)
+            rest = select(xi == xi, zero, nan)
+        return select(xi > zero, inside, rest)
 
-        @njit(**OPTS)
-        def slope_times(relu6, g, x, out):
-            t = x.dtype.type
-            nan, zero, one, six = t(np.nan), t(0), t(1), t(_CAP)
-            for i in range(x.size):
-                xi = x[i]
-                s = select(xi > zero, select(relu6 and xi >= six, zero, one), select(xi == xi, zero, nan))
-                out[i] = g[i] * s
+    @njit(**OPTS)
+    def values(relu6, order, x, out):
+        for i in range(x.size):
+            out[i] = element(relu6, order, x[i])
 
-        _LOOPS = (values, slope_times)
-    return _LOOPS or None
+    @njit(**OPTS)
+    def slope_times(relu6, g, x, out):
+        for i in range(x.size):
+            out[i] = g[i] * element(relu6, 1, x[i])
 
-
-_LOOPS = None
+    return values, slope_times
 
 
 def _values(name: str, x: np.ndarray, order: int) -> np.ndarray:
