@@ -25,11 +25,23 @@ def test_every_stored_scan_covers_every_input_with_nothing_wrong():
         assert r["reference"]["cross_worst_float64_ulps"] < 63, r
 
 
-def test_the_16bit_campaign_is_complete():
+def test_the_campaign_is_complete_in_every_dtype():
+    """Every registry activation, f, f' and f'', on every input of float16, bfloat16 and float32."""
     done = campaign.completed()
-    missing = [(f, o, d) for d in ("float16", "bfloat16") for f in names() for o in campaign.ORDERS
+    missing = [(f, o, d) for d in ("float16", "bfloat16", "float32") for f in names() for o in campaign.ORDERS
                if (f, o, d) not in done]
     assert not missing, missing
+
+
+def test_every_compiled_kernel_is_scanned_in_every_dtype():
+    kernels = campaign.completed(implementation=campaign.KERNEL_IMPL)
+    missing = [(f, o, d) for d in ("float16", "bfloat16", "float32") for f in names() for o in campaign.KERNEL_ORDERS
+               if campaign.KERNEL_IMPL in campaign.implementations(f, o, d) and (f, o, d) not in kernels]
+    assert not missing, missing
+    assert len(kernels) == 3 * 3 * len(campaign.KERNEL_ORDERS)  # GELU, GELU-tanh, SiLU; 3 dtypes
+    for r in kernels.values():
+        if r["dtype"] == "float32":
+            assert r["kernel_bounds"]["checked"] == r["finite_inputs"] and r["kernel_bounds"]["violations"] == 0, r
 
 
 def test_a_campaign_records_a_scan_once_and_skips_it_on_the_next_run(tmp_path):
