@@ -14,7 +14,7 @@ The patches are computed once per process, on first use, from the oracle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 import mpmath
@@ -39,13 +39,20 @@ class RootPatch:
     coefficients: tuple[float, ...]  # Q(d), highest degree first (high parts)
     coefficients_lo: tuple[float, ...]  # the rest of each coefficient
 
+    @cached_property
+    def _long_double_coefficients(self) -> np.ndarray:
+        """The coefficients as long double sums of their two parts, converted once (not per call)."""
+        return np.asarray(self.coefficients, np.longdouble) + np.asarray(self.coefficients_lo, np.longdouble)
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        return np.abs(x - self.root_hi) <= self.half_width
+
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         d_hi = x - self.root_hi  # exact: x is within a factor 2 of the root
         if LONG_DOUBLE_IS_WIDER:
             # Horner in long double with double-double coefficients: about 2**-60 relative.
-            coef = np.asarray(self.coefficients, np.longdouble) + np.asarray(self.coefficients_lo, np.longdouble)
             d = d_hi.astype(np.longdouble) - np.longdouble(self.root_lo)
-            return (d * np.polyval(coef, d)).astype(np.float64)
+            return (d * np.polyval(self._long_double_coefficients, d)).astype(np.float64)
         q = np.polyval(np.asarray(self.coefficients), d_hi - self.root_lo)
         p, e = two_prod(d_hi, q)  # (d_hi - root_lo) * q without rounding d
         return p + (e - self.root_lo * q)
@@ -106,6 +113,31 @@ def root_patches(name: str, order: int) -> tuple[RootPatch, ...]:
 
 def apply_root_patches(spec: ActivationSpec, order: int, x: np.ndarray, y: np.ndarray) -> None:
     for patch in root_patches(spec.name, order):
-        inside = np.abs(x - patch.root_hi) <= patch.half_width
+        inside = patch.contains(x)
         if np.any(inside):
             y[inside] = patch.evaluate(x[inside])
+
+
+#: Up to this many inputs, a call whose inputs all lie in root patches skips the kernel (see below).
+FEW = 64
+
+
+def patched_only(spec: ActivationSpec, order: int, x: np.ndarray) -> np.ndarray | None:
+    """The float64 values of a few inputs that all lie in this derivative's root patches, from the
+    patches alone; None otherwise. The same numbers as the kernel followed by apply_root_patches,
+    which overwrites every one of them: the kernel's own values are not needed. This is the case of
+    the compiled kernels' exact fallbacks, whose undecided inputs cluster near the roots, where a
+    fallback of one element otherwise pays the whole kernel's fixed cost on a tiny array."""
+    if not spec.smooth or order == 0 or x.size > FEW:
+        return None
+    patches = root_patches(spec.name, order)
+    if not patches:
+        return None
+    y = np.empty(x.size)
+    todo = np.ones(x.size, dtype=bool)
+    for patch in patches:  # in apply_root_patches' order: where two overlap, the later one's value
+        inside = patch.contains(x)
+        if np.any(inside):
+            y[inside] = patch.evaluate(x[inside])
+            todo &= ~inside
+    return None if np.any(todo) else y

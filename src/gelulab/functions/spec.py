@@ -127,11 +127,14 @@ class ActivationSpec:
         double (x86: 64-bit significand), evaluate in long double and round once; about 2x slower,
         for float64 outputs. Narrower outputs do not need it: their rounding has 29+ bits of slack.
         """
-        from .root_patches import apply_root_patches
+        from .root_patches import apply_root_patches, patched_only
 
         shape = np.shape(x64)
         x64 = np.ascontiguousarray(x64, dtype=np.float64).reshape(-1)  # kernels see 1-d arrays only
         with np.errstate(all="ignore"):
+            patched = patched_only(self, order, x64)
+            if patched is not None:
+                return patched.reshape(shape)
             if extended and self.extended and dd.LONG_DOUBLE_IS_WIDER:
                 y = blockwise(self.kernels[order], x64, np.longdouble).astype(np.float64)
             else:
