@@ -26,7 +26,6 @@ import argparse
 import ctypes
 import struct
 
-import kernel_ns
 import llvmlite.binding as llvm
 import numpy as np
 import torch
@@ -186,7 +185,6 @@ def main() -> None:
     args = parser.parse_args()
     if not llvm.get_host_cpu_features().get("avx512f", False):
         raise SystemExit("float32_shape: this CPU has no AVX-512 (the permutes are AVX-512 instructions)")
-    kernel_ns.N = N  # per_element_ns divides by it
     torch.set_num_threads(1)
     runtime.set_threads(1)
     coef, low = fit(args.intervals, args.degree)
@@ -200,12 +198,13 @@ def main() -> None:
     exact = x64 / (1 + np.exp(-x64))
     differ = int(np.count_nonzero(y != exact.astype(np.float32)))
     kind = fast.KINDS["silu"]
-    cells = {
-        "shape model": per_element_ns(lambda: fn(x.ctypes.data, y.ctypes.data, N), args.loops),
-        "gelulab SiLU core (today)": per_element_ns(lambda: runtime.call(fast._forward_span, kind, x, y), args.loops),
-        "torch SiLU out=": per_element_ns(lambda: torch.ops.aten.silu.out(xt, out=out), args.loops),
-        "torch GELU out=": per_element_ns(lambda: torch.ops.aten.gelu.out(xt, out=out), args.loops),
+    timed = {
+        "shape model": lambda: fn(x.ctypes.data, y.ctypes.data, N),
+        "gelulab SiLU core (today)": lambda: runtime.call(fast._forward_span, kind, x, y),
+        "torch SiLU out=": lambda: torch.ops.aten.silu.out(xt, out=out),
+        "torch GELU out=": lambda: torch.ops.aten.gelu.out(xt, out=out),
     }
+    cells = {label: per_element_ns(call, args.loops, N) for label, call in timed.items()}
     print(f"{args.intervals} intervals, degree {args.degree}: {n_ops} vector instructions per 16 elements, "
           f"y differs from float64's rounding on {differ} of {N:,} inputs")
     print("ns per element, float32, 2^16 standard normal elements, one thread")

@@ -24,14 +24,14 @@ from gelulab.torch.tensors import as_numpy
 N = 1 << 14
 
 
-def per_element_ns(fn: Callable[[], object], loops: int) -> float:
+def per_element_ns(fn: Callable[[], object], loops: int, n: int = N) -> float:
     fn()
     best = float("inf")
     for _ in range(5):
         start = time.perf_counter()
         for _ in range(loops):
             fn()
-        best = min(best, (time.perf_counter() - start) / loops / N * 1e9)
+        best = min(best, (time.perf_counter() - start) / loops / n * 1e9)
     return best
 
 
