@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 from numba import carray, literally, njit, types
 
-from . import reference_path
+from . import near_root, reference_path
 from .elements import (
     CORE_NAMES,
     FAST_NAMES,
@@ -560,7 +560,8 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray, out: np.ndarray
         d, bound = float64_values(name, xf[idx], 1)
         g = gf[idx].astype(np.float64)
         idx = idx[_hard(g * d, np.abs(g) * bound)]
-        yf[idx] = reference_path.derivative_times(name, gf[idx], xf[idx], 1)
+        if idx.size:  # most of them near a root of f': compiled there (see near_root)
+            yf[idx] = near_root.derivative_times(name, gf[idx], xf[idx])
     return finish(result, out)
 
 
