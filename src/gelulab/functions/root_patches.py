@@ -131,13 +131,11 @@ def patched_only(spec: ActivationSpec, order: int, x: np.ndarray) -> np.ndarray 
     if not spec.smooth or order == 0 or x.size > FEW:
         return None
     patches = root_patches(spec.name, order)
-    if not patches:
+    covered = np.zeros(x.size, dtype=bool)
+    for patch in patches:
+        covered |= patch.contains(x)
+    if not patches or not covered.all():
         return None
     y = np.empty(x.size)
-    todo = np.ones(x.size, dtype=bool)
-    for patch in patches:  # in apply_root_patches' order: where two overlap, the later one's value
-        inside = patch.contains(x)
-        if np.any(inside):
-            y[inside] = patch.evaluate(x[inside])
-            todo &= ~inside
-    return None if np.any(todo) else y
+    apply_root_patches(spec, order, x, y)
+    return y

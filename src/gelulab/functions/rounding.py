@@ -164,7 +164,7 @@ class Rounded:
     oracle_inputs: list[float] = field(default_factory=list)
 
 
-def _bound(y: np.ndarray, ulps: float, factor: np.ndarray | None, y_unscaled: np.ndarray | None) -> np.ndarray:
+def error_bound(y: np.ndarray, ulps: float, factor: np.ndarray | None, y_unscaled: np.ndarray | None) -> np.ndarray:
     """The error bound of y (= factor * y_unscaled when a factor is given: the kernel's bound
     scaled by |factor| plus the product's own rounding, one ulp of y for margin)."""
     with np.errstate(all="ignore"):
@@ -191,7 +191,7 @@ def correctly_rounded(spec: ActivationSpec, x64: np.ndarray, order: int, fmt: Fl
         value = y64
     from .rounding_kernel import decide  # the float64 step in one compiled pass (same arithmetic)
 
-    bound = None if factor is None else _bound(value, FLOAT64_ERROR_ULPS, factor, y64)
+    bound = None if factor is None else error_bound(value, FLOAT64_ERROR_ULPS, factor, y64)
     rounded, open_ = decide(value, fmt, bound, FLOAT64_ERROR_ULPS, FLOAT64_ABSOLUTE_ERROR)
     result = Rounded(rounded=rounded, exact=value.copy())
     todo = np.flatnonzero(open_)

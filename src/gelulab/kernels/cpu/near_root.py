@@ -27,7 +27,7 @@ from numba import njit
 
 from ...functions import get
 from ...functions.root_patches import root_patches
-from ...functions.rounding import FLOAT64_ERROR_ULPS, FORMATS
+from ...functions.rounding import FLOAT64_ERROR_ULPS, FORMATS, error_bound
 from ...functions.rounding_kernel import decide
 from . import reference_path
 from .simd import OPTS
@@ -38,6 +38,9 @@ EXTRA_ULPS = 2.0
 #: Names whose first derivative has root patches and whose kernels take this path.
 NAMES = ("gelu", "gelu_tanh", "silu")
 _SPLITTER = 134217729.0  # 2**27 + 1
+
+# The error-free transformations of gelulab.functions.double_double, for numba's scalars (those are
+# NumPy array code calling each other, which numba cannot compile).
 
 
 @njit(inline="always", **OPTS)
@@ -124,9 +127,7 @@ def derivative_times(name: str, grad: np.ndarray, x: np.ndarray) -> np.ndarray:
     g = grad.astype(np.float64)
     with np.errstate(all="ignore"):
         value = g * y
-        bound = np.abs(g) * ((FLOAT64_ERROR_ULPS + EXTRA_ULPS) * np.spacing(np.abs(y))) * (1 + 2.0**-50) \
-            + np.spacing(np.abs(value))
-    rounded, undecided = decide(value, FORMATS["float32"], bound)
+    rounded, undecided = decide(value, FORMATS["float32"], error_bound(value, FLOAT64_ERROR_ULPS + EXTRA_ULPS, g, y))
     done = inside & ~undecided & np.isfinite(value)
     out[done] = rounded[done]
     rest = ~done
